@@ -1,0 +1,107 @@
+"""Argument checks shared by every kerasx component.
+
+All of them raise ``ValueError`` with one message form, the one Keras uses::
+
+    Invalid value for argument `beta`. Expected a float > 0. Received: beta=0
+
+>>> check_positive("beta", 0.5)
+0.5
+>>> check_positive("beta", 0)
+Traceback (most recent call last):
+...
+ValueError: Invalid value for argument `beta`. Expected a float > 0. Received: beta=0
+"""
+
+import math
+import numbers
+
+__all__ = [
+    "check_in_range",
+    "check_int",
+    "check_non_negative",
+    "check_one_of",
+    "check_positive",
+    "invalid_value",
+]
+
+
+def invalid_value(name, expected, received):
+    """Builds the standard ``ValueError`` (to be raised by the caller).
+
+    Args:
+        name: the argument's name.
+        expected: what was expected, e.g. ``"a float > 0"``.
+        received: the value received.
+
+    Returns:
+        A ``ValueError`` with the message in the standard form.
+
+    >>> str(invalid_value("n_bins", "an integer >= 1", 0))
+    'Invalid value for argument `n_bins`. Expected an integer >= 1. Received: n_bins=0'
+    """
+    return ValueError(
+        f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={received!r}"
+    )
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def check_positive(name, value):
+    """Returns ``value`` if it is a finite real number > 0, else raises."""
+    if not _is_real(value) or not math.isfinite(value) or value <= 0:
+        raise invalid_value(name, "a float > 0", value)
+    return value
+
+
+def check_non_negative(name, value):
+    """Returns ``value`` if it is a finite real number >= 0, else raises."""
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
+        raise invalid_value(name, "a float >= 0", value)
+    return value
+
+
+def check_in_range(name, value, low, high, *, low_open=False, high_open=False):
+    """Returns ``value`` if it is a real number in the given interval, else raises.
+
+    >>> check_in_range("l1_ratio", 1.5, 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `l1_ratio`. Expected a float in [0, 1]. Received: l1_ratio=1.5
+    """
+    left = "(" if low_open else "["
+    right = ")" if high_open else "]"
+    ok = _is_real(value) and math.isfinite(value)
+    if ok:
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high
+        )
+    if not ok:
+        raise invalid_value(name, f"a float in {left}{low}, {high}{right}", value)
+    return value
+
+
+def check_int(name, value, *, minimum=None):
+    """Returns ``value`` if it is an integer (not a bool) >= ``minimum``, else raises."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        ok = False
+    else:
+        ok = minimum is None or value >= minimum
+    if not ok:
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise invalid_value(name, expected, value)
+    return int(value)
+
+
+def check_one_of(name, value, allowed):
+    """Returns ``value`` if it is one of ``allowed``, else raises.
+
+    >>> check_one_of("weights", "cubic", (None, "linear", "quadratic"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `weights`. Expected one of (None, 'linear', 'quadratic'). Received: weights='cubic'
+    """
+    if value not in allowed:
+        raise invalid_value(name, f"one of {tuple(allowed)!r}", value)
+    return value

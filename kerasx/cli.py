@@ -1,0 +1,50 @@
+"""The ``kerasx`` command line (also ``python -m kerasx``).
+
+Each subcommand lives in its own ``_add_<name>_parser`` / ``_run_<name>`` pair; heavy imports
+(TensorFlow, the recipes) happen inside ``_run_<name>`` so ``kerasx --help`` stays fast.
+
+>>> main(["--version"])  # doctest: +ELLIPSIS
+kerasx ...
+0
+"""
+
+import argparse
+import sys
+
+from kerasx._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser():
+    """Returns the ``argparse`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="kerasx",
+        description="Keras 3 components and the course recipes (logistic regression to the "
+        "malaria MLP).",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+_SUBCOMMANDS = []
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"kerasx {__version__}")
+        return 0
+    if args.command is None:
+        parser.print_help()
+        return 0
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

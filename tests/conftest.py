@@ -1,0 +1,39 @@
+"""Test-session set-up shared by every test module."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+SHARED_MALARIA = os.path.join(
+    os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data", "malaria_cells"
+)
+
+
+@pytest.fixture
+def rng():
+    """A NumPy generator with a fixed seed."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def malaria_dir():
+    """The shared folder of real malaria cell images; skips the test when it is absent."""
+    path = os.environ.get("KERASX_MALARIA_DIR", os.path.abspath(SHARED_MALARIA))
+    if not os.path.isdir(os.path.join(path, "Parasitized")):
+        pytest.skip(f"malaria cell images not found at {path}")
+    return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under a non-TensorFlow backend, run only the backend-agnostic component tests."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend == "tensorflow":
+        return
+    skip = pytest.mark.skip(reason=f"TensorFlow-only test (KERAS_BACKEND={backend})")
+    for item in items:
+        if "backend_agnostic" not in item.keywords:
+            item.add_marker(skip)

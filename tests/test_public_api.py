@@ -1,0 +1,46 @@
+"""Every exported name exists, and ``import kerasx`` stays light."""
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+import kerasx
+
+SUBMODULES = [name for name in kerasx.__all__ if name != "__version__"]
+
+
+def test_version_is_a_string():
+    assert isinstance(kerasx.__version__, str)
+    assert kerasx.__version__.count(".") == 2
+
+
+@pytest.mark.parametrize("name", SUBMODULES)
+def test_submodule_all_names_exist(name):
+    try:
+        module = importlib.import_module(f"kerasx.{name}")
+    except ModuleNotFoundError as error:  # a submodule that has not landed yet
+        if error.name == f"kerasx.{name}":
+            pytest.skip(f"kerasx.{name} is not built yet")
+        raise
+    assert getattr(kerasx, name) is module
+    assert hasattr(module, "__all__"), f"kerasx.{name} has no __all__"
+    missing = [item for item in module.__all__ if not hasattr(module, item)]
+    assert not missing, f"kerasx.{name}.__all__ names missing objects: {missing}"
+
+
+def test_unknown_attribute_raises():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        kerasx.nope  # noqa: B018
+
+
+def test_import_kerasx_does_not_import_tensorflow_only_modules():
+    code = (
+        "import sys, kerasx; "
+        "print(any(m == 'kerasx.training' or m.startswith('tensorflow') for m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
