@@ -44,8 +44,9 @@ def assert_config_roundtrip(obj):
     return restored
 
 
-def model_with(*, loss="binary_crossentropy", metrics=(), kernel_regularizer=None, n_features=4,
-               seed=0):
+def model_with(
+    *, loss="binary_crossentropy", metrics=(), kernel_regularizer=None, n_features=4, seed=0
+):
     """A small compiled binary classifier that uses the given components (for round trips)."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((n_features,))

@@ -9,7 +9,9 @@ from kerasx import _validation as v
 class TestValidation:
     @pytest.mark.parametrize("value", [0, -1, math.inf, math.nan, "1", True, None])
     def test_check_positive_rejects(self, value):
-        with pytest.raises(ValueError, match=r"Invalid value for argument `a`\. Expected a float > 0"):
+        with pytest.raises(
+            ValueError, match=r"Invalid value for argument `a`\. Expected a float > 0"
+        ):
             v.check_positive("a", value)
 
     def test_message_form(self):
