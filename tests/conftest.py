@@ -28,6 +28,20 @@ def malaria_dir():
     return path
 
 
+def pytest_ignore_collect(collection_path, config):
+    """Under a non-TensorFlow backend, do not even import test modules that are TensorFlow-only.
+
+    A test module takes part in the JAX run by marking tests ``@pytest.mark.backend_agnostic``;
+    the others may import TensorFlow-only code (``kerasx.training``, ``tf.data``) at the top.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        return None
+    if collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        if "backend_agnostic" not in collection_path.read_text(encoding="utf-8"):
+            return True
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     """Under a non-TensorFlow backend, run only the backend-agnostic component tests."""
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
