@@ -1,0 +1,530 @@
+"""Malaria cell images for the course: from TFDS, from a folder, or a synthetic stand-in.
+
+Three sources give the same arrays, with **label 1 = parasitized** everywhere:
+
+- ``"tfds"``: ``tfds.load("malaria")`` (27,558 images; TFDS's own label 0 is *parasitized*, so
+  it is flipped here). Downloads when the network allows; without it a
+  :class:`DatasetUnavailableError` names the offline choices.
+- a folder in the NIH layout: ``Parasitized/`` and ``Uninfected/`` subfolders of PNG files.
+- ``"synthetic"``: **not real data**. A procedural stand-in (round pink "cells"; parasitized ones
+  carry dark purple rings and chromatin dots) for offline demos and tests. It is learnable but not
+  trivially; numbers measured on it say nothing about malaria. :func:`describe_source` returns a
+  line that says so, for every output to print.
+
+``fraction=None`` means the source's course default: 0.1 for ``"tfds"`` (the course's 10%),
+1.0 for a folder and for ``"synthetic"`` (a fixed population of 2,800 images, 1,400 per class).
+The subset and the train/test split are both stratified and depend only on ``seed``.
+
+Images are decoded and resized with TensorFlow in parallel (``tf.data``), rounded to 8 bits like
+the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded arrays in an
+``.npz`` so a second load skips decoding.
+
+>>> (X_train, y_train), (X_test, y_test) = load_malaria("synthetic", fraction=0.02, image_size=8)
+>>> X_train.shape, X_test.shape, X_train.dtype
+((44, 192), (12, 192), dtype('float32'))
+>>> int(y_train.sum()), int(y_test.sum())
+(22, 6)
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from sklearn.model_selection import train_test_split
+
+from kerasx._validation import check_in_range, check_int, check_one_of, invalid_value
+
+__all__ = [
+    "CLASS_NAMES",
+    "DatasetUnavailableError",
+    "describe_source",
+    "load_malaria",
+    "make_synthetic_malaria",
+    "malaria_dataset",
+]
+
+#: Class names indexed by label: ``CLASS_NAMES[1] == "parasitized"``.
+CLASS_NAMES = ("uninfected", "parasitized")
+
+_CLASS_DIRS = (("Parasitized", 1), ("Uninfected", 0))
+_DEFAULT_FRACTION = {"tfds": 0.1, "folder": 1.0, "synthetic": 1.0}
+_SYNTHETIC_SIZE = 2800
+_SYNTHETIC_SEED = 20150918
+_CACHE_VERSION = 1
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_LAYOUT = (
+    "a folder in the NIH layout: Parasitized/ and Uninfected/ subfolders of PNG images "
+    "(e.g. the NIH 'cell_images' folder)"
+)
+
+
+class DatasetUnavailableError(RuntimeError):
+    """The requested data set cannot be obtained here (e.g. TFDS without network).
+
+    The message names the offline choices: a folder path or ``"synthetic"``.
+
+    >>> issubclass(DatasetUnavailableError, RuntimeError)
+    True
+    """
+
+
+def describe_source(source):
+    """Returns a one-line description of a data source, for printing next to any result.
+
+    Args:
+        source: ``"tfds"``, ``"synthetic"`` or a folder path, as for :func:`load_malaria`.
+
+    Returns:
+        A string; for ``"synthetic"`` it starts with ``"SYNTHETIC"`` and says the data are not
+        real.
+
+    >>> describe_source("synthetic").startswith("SYNTHETIC")
+    True
+    >>> describe_source("tfds")
+    'TFDS malaria (NIH thin blood smear cell images, 27,558 images; course default: 10%)'
+    """
+    kind = _source_kind(source)
+    if kind == "synthetic":
+        return (
+            "SYNTHETIC malaria-like cells (procedural stand-in, NOT real data; "
+            f"{_SYNTHETIC_SIZE:,} images; results say nothing about malaria)"
+        )
+    if kind == "tfds":
+        return "TFDS malaria (NIH thin blood smear cell images, 27,558 images; course default: 10%)"
+    return f"NIH malaria cell images from folder {os.fspath(source)!r}"
+
+
+def load_malaria(
+    source="tfds",
+    *,
+    fraction=None,
+    image_size=100,
+    flatten=True,
+    test_size=0.2,
+    seed=0,
+    data_dir=None,
+    cache_dir=None,
+):
+    """Loads malaria cell images as scaled arrays with a stratified train/test split.
+
+    Args:
+        source: ``"tfds"``, ``"synthetic"`` (procedural, not real data) or a path to a folder
+            with ``Parasitized/`` and ``Uninfected/`` subfolders of PNG images.
+        fraction: share of the source to use, in (0, 1], taken stratified. ``None`` means the
+            source's course default: 0.1 for ``"tfds"``, 1.0 for a folder or ``"synthetic"``.
+        image_size: images are resized (bilinear, antialiased) to ``image_size × image_size``.
+        flatten: if True, ``X`` has shape ``(n, image_size * image_size * 3)``, else
+            ``(n, image_size, image_size, 3)``.
+        test_size: share of the (sub)set held out for testing, in (0, 1).
+        seed: seed of the subset and of the split; the same seed gives the same arrays.
+        data_dir: TFDS data directory (``"tfds"`` only; ``None`` is TFDS's default).
+        cache_dir: folder for an ``.npz`` of the decoded arrays, keyed by the source (file
+            names, sizes, modification times), ``image_size``, ``fraction``, ``seed`` and
+            ``test_size``. ``None`` disables caching.
+
+    Returns:
+        ``(X_train, y_train), (X_test, y_test)``: ``X`` float32 in [0, 1], ``y`` float32 with
+        1 = parasitized, 0 = uninfected, in shuffled order.
+
+    Raises:
+        ValueError: an invalid argument, or a PNG that cannot be decoded (the file is named).
+        FileNotFoundError: a missing or empty folder, or one without the class subfolders.
+        DatasetUnavailableError: ``"tfds"`` when TFDS cannot provide the data (e.g. offline).
+
+    >>> (X_train, y_train), _ = load_malaria("synthetic", fraction=0.02, image_size=4)
+    >>> float(X_train.min()) >= 0.0 and float(X_train.max()) <= 1.0
+    True
+    """
+    kind, fraction, image_size, flatten = _check_args(
+        source, fraction, image_size, flatten, test_size, seed
+    )
+    cache_path = None
+    if cache_dir is not None:
+        key = _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size)
+        cache_path = os.path.join(os.fspath(cache_dir), f"malaria-{kind}-{key}.npz")
+        if os.path.exists(cache_path):
+            with np.load(cache_path) as cached:
+                arrays = [cached[name] for name in ("X_train", "y_train", "X_test", "y_test")]
+            return _finish(*arrays, flatten=flatten)
+    records = _records(kind, source, data_dir)
+    train_idx, test_idx = _split_indices(records.labels, fraction, test_size, seed)
+    images = records.decode(np.concatenate([train_idx, test_idx]), image_size)
+    X_train, X_test = images[: len(train_idx)], images[len(train_idx) :]
+    y_train, y_test = records.labels[train_idx], records.labels[test_idx]
+    if cache_path is not None:
+        _write_cache(cache_path, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+    return _finish(X_train, y_train, X_test, y_test, flatten=flatten)
+
+
+def malaria_dataset(
+    source="tfds",
+    *,
+    split="train",
+    fraction=None,
+    image_size=100,
+    flatten=True,
+    batch_size=32,
+    shuffle=None,
+    test_size=0.2,
+    seed=0,
+    data_dir=None,
+):
+    """A batched, prefetched ``tf.data.Dataset`` of ``(x, y)`` for data that do not fit in memory.
+
+    It holds the same examples as the matching split of :func:`load_malaria` with the same
+    arguments; images are decoded lazily while the model trains.
+
+    Args:
+        source, fraction, image_size, flatten, test_size, seed, data_dir: as for
+            :func:`load_malaria`.
+        split: ``"train"`` or ``"test"``.
+        batch_size: examples per batch.
+        shuffle: reshuffle each epoch; ``None`` means True for ``"train"``, False for ``"test"``.
+            Unshuffled, the order is :func:`load_malaria`'s for a folder or ``"synthetic"`` and
+            the TFDS record order for ``"tfds"``.
+
+    Returns:
+        A ``tf.data.Dataset`` of float32 ``(x, y)`` batches, ``y`` of shape ``(batch,)``.
+
+    Raises:
+        The same errors as :func:`load_malaria`.
+
+    >>> ds = malaria_dataset("synthetic", split="test", fraction=0.02, image_size=4, batch_size=8)
+    >>> [tuple(x.shape) for x, _ in ds]
+    [(8, 48), (4, 48)]
+    """
+    check_one_of("split", split, ("train", "test"))
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    kind, fraction, image_size, flatten = _check_args(
+        source, fraction, image_size, flatten, test_size, seed
+    )
+    records = _records(kind, source, data_dir)
+    train_idx, test_idx = _split_indices(records.labels, fraction, test_size, seed)
+    indices = train_idx if split == "train" else test_idx
+    ds = records.dataset(indices, image_size)
+    labels_of = tf.constant(records.labels)
+
+    def to_example(index, image):
+        x = tf.cast(image, tf.float32) / 255.0
+        if flatten:
+            x = tf.reshape(x, (-1,))
+        return x, tf.gather(labels_of, index)
+
+    if shuffle is None:
+        shuffle = split == "train"
+    if shuffle:
+        ds = ds.shuffle(min(len(indices), 4096), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def make_synthetic_malaria(n=_SYNTHETIC_SIZE, *, image_size=100, seed=_SYNTHETIC_SEED):
+    """Draws procedural malaria-like cell images (**synthetic, not real data**).
+
+    Each image is a round pink cell with a soft edge, a darker membrane, low-frequency texture,
+    brightness and hue jitter and pixel noise on a black background, as in the NIH images. Both
+    classes may carry faint stain artifacts; parasitized cells (label 1) also carry one to three
+    dark purple ring forms or chromatin dots of random size, position and contrast. Image ``i``
+    depends only on ``(seed, i)``, and its geometry not on ``image_size``.
+
+    Args:
+        n: number of images; the first ``n // 2`` are uninfected (label 0), the rest
+            parasitized (label 1).
+        image_size: side length in pixels.
+        seed: seed of the population.
+
+    Returns:
+        ``(images, labels)``: uint8 ``(n, image_size, image_size, 3)`` and float32 ``(n,)``.
+
+    >>> images, labels = make_synthetic_malaria(4, image_size=16)
+    >>> images.shape, images.dtype, labels.tolist()
+    ((4, 16, 16, 3), dtype('uint8'), [0.0, 0.0, 1.0, 1.0])
+    """
+    n = check_int("n", n, minimum=1)
+    image_size = check_int("image_size", image_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    labels = _synthetic_labels(n)
+    return _synthetic_images(np.arange(n), labels, image_size, seed), labels
+
+
+# --- synthetic cells -------------------------------------------------------------------------
+
+
+def _synthetic_labels(n):
+    return (np.arange(n) >= n // 2).astype(np.float32)
+
+
+def _synthetic_images(indices, labels, image_size, seed):
+    grid = (np.arange(image_size) + 0.5) / image_size * 2.0 - 1.0
+    v, u = np.meshgrid(grid, grid, indexing="ij")
+    images = np.empty((len(indices), image_size, image_size, 3), np.uint8)
+    for row, i in enumerate(indices):
+        rng = np.random.default_rng([seed, int(i)])
+        images[row] = _synthetic_cell(rng, u, v, parasitized=bool(labels[i]))
+    return images
+
+
+def _blob(u, v, cx, cy, radius, ring):
+    """A soft spot (``ring=False``) or annulus (``ring=True``) of peak 1 at (cx, cy)."""
+    r = np.hypot(u - cx, v - cy) / radius
+    if ring:
+        return np.exp(-(((r - 0.75) / 0.3) ** 2))
+    return np.exp(-(r**2) * 1.5)
+
+
+def _synthetic_cell(rng, u, v, *, parasitized):
+    # The cell: a rotated ellipse with a soft edge and a darker rim (the membrane).
+    cx, cy = rng.normal(0.0, 0.06, size=2)
+    a, b = rng.uniform(0.6, 0.88, size=2)
+    theta = rng.uniform(0, np.pi)
+    du, dv = u - cx, v - cy
+    x = (du * np.cos(theta) + dv * np.sin(theta)) / a
+    y = (-du * np.sin(theta) + dv * np.cos(theta)) / b
+    r = np.hypot(x, y)
+    inside = 1.0 / (1.0 + np.exp((r - 1.0) / 0.04))
+    base = np.array([215.0, 150.0, 165.0]) * rng.uniform(0.8, 1.1) + rng.normal(0, 12, 3)
+    texture = sum(
+        rng.uniform(3, 9) * np.cos(rng.uniform(1, 5) * (u * np.cos(t) + v * np.sin(t)) + p)
+        for t, p in rng.uniform(0, 2 * np.pi, size=(3, 2))
+    )
+    cell = base - 40.0 * np.exp(-(((r - 0.95) / 0.08) ** 2))[..., None] + texture[..., None]
+    stain = np.zeros_like(u)
+    # Artifacts (both classes): faint, larger, fuzzy smudges.
+    for _ in range(rng.integers(0, 3)):
+        px, py = rng.uniform(-0.6, 0.6, size=2)
+        stain += rng.uniform(0.15, 0.4) * _blob(u, v, px, py, rng.uniform(0.1, 0.25), False)
+    if parasitized:
+        for _ in range(rng.integers(1, 4)):
+            angle, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0, 0.65)
+            px, py = cx + dist * a * np.cos(angle), cy + dist * b * np.sin(angle)
+            radius = rng.uniform(0.05, 0.14)
+            stain += rng.uniform(0.35, 0.9) * _blob(u, v, px, py, radius, rng.random() < 0.5)
+    stain = np.clip(stain, 0.0, 1.0)[..., None] * inside[..., None]
+    purple = np.array([95.0, 45.0, 135.0])
+    cell = cell * (1.0 - stain) + purple * stain
+    image = cell * inside[..., None] + rng.normal(0, 5, size=cell.shape)
+    return np.clip(np.round(image), 0, 255).astype(np.uint8)
+
+
+# --- sources ---------------------------------------------------------------------------------
+
+
+class _Records:
+    """All examples of a source: labels (1 = parasitized) and how to decode any of them."""
+
+    def __init__(self, labels, dataset_fn):
+        self.labels = labels
+        self._dataset_fn = dataset_fn
+
+    def dataset(self, indices, image_size):
+        """A ``tf.data.Dataset`` of ``(index, uint8 image)`` for the given indices."""
+        return self._dataset_fn(np.asarray(indices, np.int64), image_size)
+
+    def decode(self, indices, image_size):
+        """The uint8 images of ``indices``, in that order."""
+        out = np.empty((len(indices), image_size, image_size, 3), np.uint8)
+        row_of = np.full(len(self.labels), -1, np.int64)
+        row_of[indices] = np.arange(len(indices))
+        for index, batch in self.dataset(indices, image_size).batch(256).as_numpy_iterator():
+            out[row_of[index]] = batch
+        return out
+
+
+def _source_kind(source):
+    if isinstance(source, str) and source in ("tfds", "synthetic"):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return "folder"
+    raise invalid_value("source", f"'tfds', 'synthetic' or {_LAYOUT}", source)
+
+
+def _check_args(source, fraction, image_size, flatten, test_size, seed):
+    kind = _source_kind(source)
+    if fraction is None:
+        fraction = _DEFAULT_FRACTION[kind]
+    check_in_range("fraction", fraction, 0, 1, low_open=True)
+    check_in_range("test_size", test_size, 0, 1, low_open=True, high_open=True)
+    image_size = check_int("image_size", image_size, minimum=1)
+    check_int("seed", seed, minimum=0)
+    check_one_of("flatten", flatten, (True, False))
+    return kind, float(fraction), image_size, bool(flatten)
+
+
+def _records(kind, source, data_dir):
+    if kind == "synthetic":
+        return _synthetic_records()
+    if kind == "tfds":
+        return _tfds_records(data_dir)
+    return _folder_records(os.fspath(source))
+
+
+def _synthetic_records():
+    labels = _synthetic_labels(_SYNTHETIC_SIZE)
+
+    def dataset_fn(indices, image_size):
+        images = _synthetic_images(indices, labels, image_size, _SYNTHETIC_SEED)
+        return tf.data.Dataset.from_tensor_slices((indices, images))
+
+    return _Records(labels, dataset_fn)
+
+
+def _list_folder(path):
+    expected = f"Expected {_LAYOUT}, or source='tfds' or 'synthetic'."
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"Malaria image folder not found: {path!r}. {expected}")
+    if not os.listdir(path):
+        raise FileNotFoundError(f"Malaria image folder {path!r} is empty. {expected}")
+    missing = [name for name, _ in _CLASS_DIRS if not os.path.isdir(os.path.join(path, name))]
+    if missing:
+        raise FileNotFoundError(
+            f"Malaria image folder {path!r} has no class subfolder(s) {missing}. {expected}"
+        )
+    files, labels = [], []
+    for name, label in _CLASS_DIRS:
+        folder = os.path.join(path, name)
+        pngs = sorted(f for f in os.listdir(folder) if f.lower().endswith(".png"))
+        if not pngs:
+            raise FileNotFoundError(f"No PNG images in {folder!r}. {expected}")
+        files += [os.path.join(folder, f) for f in pngs]
+        labels += [label] * len(pngs)
+    return files, np.asarray(labels, np.float32)
+
+
+def _folder_records(path):
+    files, labels = _list_folder(path)
+
+    def dataset_fn(indices, image_size):
+        paths = tf.constant([files[i] for i in indices])
+
+        def read(index, file):
+            return index, _decode_resize(tf.io.read_file(file), image_size, file)
+
+        ds = tf.data.Dataset.from_tensor_slices((indices, paths))
+        return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+
+    records = _Records(labels, dataset_fn)
+    records.decode = _naming_corrupt_file(records.decode, files)
+    return records
+
+
+def _naming_corrupt_file(decode, files):
+    """Wraps ``decode`` so that a PNG TensorFlow cannot decode is named in a ``ValueError``."""
+
+    def wrapped(indices, image_size):
+        try:
+            return decode(indices, image_size)
+        except tf.errors.InvalidArgumentError as err:
+            for i in indices:
+                try:
+                    tf.io.decode_png(tf.io.read_file(files[i]), channels=3)
+                except tf.errors.InvalidArgumentError as file_err:
+                    raise ValueError(
+                        f"Cannot decode {files[i]!r} as a PNG image ({file_err.message.strip()}). "
+                        "Remove or replace the file."
+                    ) from None
+            raise err
+
+    return wrapped
+
+
+def _tfds_records(data_dir):
+    try:
+        import tensorflow_datasets as tfds
+
+        ds = tfds.load(
+            "malaria",
+            split="train",
+            data_dir=data_dir,
+            as_supervised=True,
+            decoders={"image": tfds.decode.SkipDecoding()},
+        )
+    except Exception as err:
+        raise DatasetUnavailableError(
+            f"TFDS could not provide the 'malaria' data set ({type(err).__name__}: {err}). "
+            "Offline, use source=<folder> with Parasitized/ and Uninfected/ subfolders of PNG "
+            "images (e.g. the NIH cell_images folder), or source='synthetic' (not real data)."
+        ) from err
+    # TFDS: 0 = parasitized, 1 = uninfected; kerasx: 1 = parasitized.
+    tfds_labels = np.fromiter(ds.map(lambda image, label: label).as_numpy_iterator(), np.int64)
+    labels = (tfds_labels == 0).astype(np.float32)
+
+    def dataset_fn(indices, image_size):
+        keep = np.zeros(len(labels), bool)
+        keep[indices] = True
+        keep = tf.constant(keep)
+        chosen = ds.enumerate().filter(lambda i, example: tf.gather(keep, i))
+        return chosen.map(
+            lambda i, example: (i, _decode_resize(example[0], image_size, "a TFDS record")),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+
+    return _Records(labels, dataset_fn)
+
+
+def _decode_resize(encoded, image_size, name):
+    """Decodes a PNG, resizes it (antialiased bilinear) and rounds it back to uint8."""
+    is_png = tf.equal(tf.strings.substr(encoded, 0, 8), _PNG_SIGNATURE)
+    with tf.control_dependencies([tf.debugging.Assert(is_png, ["Not a PNG file:", name])]):
+        image = tf.io.decode_png(encoded, channels=3)
+    image = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
+
+
+# --- split, cache, output --------------------------------------------------------------------
+
+
+def _split_indices(labels, fraction, test_size, seed):
+    """Stratified subset of ``fraction``, then stratified train/test split (index arrays)."""
+    indices = np.arange(len(labels))
+    try:
+        if fraction < 1.0:
+            indices, _ = train_test_split(
+                indices, train_size=fraction, stratify=labels, random_state=seed
+            )
+        return train_test_split(
+            indices, test_size=test_size, stratify=labels[indices], random_state=seed
+        )
+    except ValueError as err:
+        raise ValueError(
+            f"Cannot split {len(labels)} images stratified with fraction={fraction} and "
+            f"test_size={test_size}: {err}"
+        ) from None
+
+
+def _fingerprint(path, files):
+    stats = [(os.path.relpath(f, path), *_size_and_mtime(f)) for f in files]
+    return hashlib.sha256(json.dumps([os.path.abspath(path), stats]).encode()).hexdigest()
+
+
+def _size_and_mtime(file):
+    stat = os.stat(file)
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size):
+    if kind == "folder":
+        origin = _fingerprint(os.fspath(source), _list_folder(os.fspath(source))[0])
+    elif kind == "tfds":
+        origin = os.path.abspath(data_dir) if data_dir is not None else None
+    else:
+        origin = [_SYNTHETIC_SEED, _SYNTHETIC_SIZE]
+    fields = [_CACHE_VERSION, kind, origin, image_size, fraction, seed, test_size]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
+
+
+def _write_cache(path, **arrays):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    partial = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(partial, **arrays)
+    os.replace(partial, path)
+
+
+def _finish(X_train, y_train, X_test, y_test, *, flatten):
+    def scale(images):
+        x = images.astype(np.float32)
+        x /= 255.0
+        return x.reshape(len(x), -1) if flatten else x
+
+    return (scale(X_train), y_train.astype(np.float32)), (scale(X_test), y_test.astype(np.float32))

@@ -1,0 +1,300 @@
+"""Tests for kerasx.data: the malaria loaders (TFDS mocked, shared folder, synthetic)."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from kerasx import data
+from kerasx.data import (
+    DatasetUnavailableError,
+    describe_source,
+    load_malaria,
+    make_synthetic_malaria,
+    malaria_dataset,
+)
+
+# Constant-colour images: after any resize every pixel keeps the colour, so the expected
+# arrays are known without running the loader's own decoding.
+PARASITIZED_RGB = (200, 40, 120)
+UNINFECTED_RGB = (30, 160, 90)
+
+
+def _write_png(path, rgb, size=(12, 9)):
+    image = np.broadcast_to(np.asarray(rgb, np.uint8), (*size, 3))
+    tf.io.write_file(str(path), tf.io.encode_png(image))
+
+
+def _make_folder(root, n_per_class=10, sizes=((12, 9), (30, 41), (7, 7))):
+    for name, rgb in (("Parasitized", PARASITIZED_RGB), ("Uninfected", UNINFECTED_RGB)):
+        os.makedirs(root / name)
+        for i in range(n_per_class):
+            _write_png(root / name / f"cell_{i:03d}.png", rgb, sizes[i % len(sizes)])
+    return root
+
+
+def _expected_pixels(labels, image_size):
+    rgb = np.where(labels[:, None] == 1, PARASITIZED_RGB, UNINFECTED_RGB) / 255.0
+    return np.repeat(rgb[:, None, :], image_size * image_size, axis=1).reshape(len(labels), -1)
+
+
+class TestFolder:
+    def test_labels_and_values_match_the_class_folders(self, tmp_path):
+        root = _make_folder(tmp_path / "cells")
+        (X_train, y_train), (X_test, y_test) = load_malaria(root, image_size=5)
+        assert X_train.shape == (16, 75) and X_test.shape == (4, 75)
+        assert X_train.dtype == np.float32 and y_train.dtype == np.float32
+        for X, y in ((X_train, y_train), (X_test, y_test)):
+            np.testing.assert_allclose(X, _expected_pixels(y, 5), atol=1e-6)
+        assert y_train.sum() == 8 and y_test.sum() == 2
+
+    def test_flatten_false_keeps_image_shape(self, tmp_path):
+        root = _make_folder(tmp_path / "cells")
+        (X_train, _), (X_test, _) = load_malaria(root, image_size=6, flatten=False)
+        assert X_train.shape == (16, 6, 6, 3) and X_test.shape == (4, 6, 6, 3)
+
+    def test_shared_images_small_fraction(self, malaria_dir):
+        (X_train, y_train), (X_test, y_test) = load_malaria(
+            malaria_dir, fraction=0.05, image_size=16
+        )
+        assert X_train.shape == (112, 768) and X_test.shape == (28, 768)
+        assert y_train.sum() == 56 and y_test.sum() == 14
+        assert 0.0 <= X_train.min() and X_train.max() <= 1.0
+        # Real cells on a black background: dark corners, brighter centres.
+        images = X_train.reshape(-1, 16, 16, 3)
+        assert images[:, 0, 0].mean() < 0.1 < images[:, 8, 8].mean()
+
+    def test_shared_images_full_folder_at_the_defaults(self, malaria_dir):
+        (X_train, y_train), (X_test, y_test) = load_malaria(malaria_dir, image_size=20)
+        assert len(X_train) == 2240 and len(X_test) == 560
+        assert y_train.sum() == 1120 and y_test.sum() == 280
+
+    def test_same_seed_same_arrays_other_seed_other_split(self, malaria_dir):
+        kwargs = {"fraction": 0.02, "image_size": 8}
+        (a, ya), _ = load_malaria(malaria_dir, seed=3, **kwargs)
+        (b, yb), _ = load_malaria(malaria_dir, seed=3, **kwargs)
+        (c, _), _ = load_malaria(malaria_dir, seed=4, **kwargs)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ya, yb)
+        assert not np.array_equal(a, c)
+
+
+class TestFolderErrors:
+    def test_missing_folder(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match=r"not found.*Parasitized/ and Uninfected/"):
+            load_malaria(tmp_path / "nowhere")
+
+    def test_empty_folder(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match=r"is empty.*Parasitized/ and Uninfected/"):
+            load_malaria(tmp_path)
+
+    def test_folder_without_class_subfolders(self, tmp_path):
+        os.makedirs(tmp_path / "Parasitized")
+        _write_png(tmp_path / "Parasitized" / "a.png", PARASITIZED_RGB)
+        with pytest.raises(FileNotFoundError, match=r"no class subfolder\(s\) \['Uninfected'\]"):
+            load_malaria(tmp_path)
+
+    def test_class_subfolder_without_png(self, tmp_path):
+        _make_folder(tmp_path)
+        for name in os.listdir(tmp_path / "Uninfected"):
+            os.remove(tmp_path / "Uninfected" / name)
+        with pytest.raises(FileNotFoundError, match=r"No PNG images in .*Uninfected"):
+            load_malaria(tmp_path)
+
+    @pytest.mark.parametrize(
+        "content", [b"not an image at all", b"\x89PNG\r\n\x1a\n truncated"], ids=["text", "png"]
+    )
+    def test_corrupt_png_is_named(self, tmp_path, content):
+        _make_folder(tmp_path)
+        (tmp_path / "Uninfected" / "cell_bad.png").write_bytes(content)
+        with pytest.raises(ValueError, match=r"Cannot decode .*cell_bad\.png"):
+            load_malaria(tmp_path, image_size=4)
+
+
+class TestArguments:
+    @pytest.mark.parametrize("fraction", [0, -0.1, 1.5, float("nan"), "all"])
+    def test_fraction_outside_0_1(self, fraction):
+        with pytest.raises(ValueError, match=r"Invalid value for argument `fraction`\. Expected"):
+            load_malaria("synthetic", fraction=fraction)
+        with pytest.raises(ValueError, match=r"Invalid value for argument `fraction`"):
+            malaria_dataset("synthetic", fraction=fraction)
+
+    @pytest.mark.parametrize(
+        "kwargs, name",
+        [
+            ({"test_size": 1.0}, "test_size"),
+            ({"test_size": 0}, "test_size"),
+            ({"image_size": 0}, "image_size"),
+            ({"seed": -1}, "seed"),
+            ({"flatten": "yes"}, "flatten"),
+        ],
+    )
+    def test_invalid_arguments(self, kwargs, name):
+        with pytest.raises(ValueError, match=f"Invalid value for argument `{name}`"):
+            load_malaria("synthetic", **kwargs)
+
+    def test_invalid_source_type(self):
+        with pytest.raises(ValueError, match="Invalid value for argument `source`"):
+            load_malaria(3)
+
+    def test_invalid_split(self):
+        with pytest.raises(ValueError, match="Invalid value for argument `split`"):
+            malaria_dataset("synthetic", split="validation")
+
+    def test_too_few_images_for_a_stratified_split(self):
+        with pytest.raises(ValueError, match="Cannot split 2800 images stratified"):
+            load_malaria("synthetic", fraction=0.0005, image_size=2)
+
+
+class TestSynthetic:
+    def test_default_is_the_whole_population(self):
+        (X_train, y_train), (X_test, y_test) = load_malaria("synthetic", image_size=2)
+        assert (len(X_train), len(X_test)) == (2240, 560)
+        assert y_train.mean() == 0.5 and y_test.mean() == 0.5
+
+    def test_deterministic_per_seed_and_image_index(self):
+        a, labels = make_synthetic_malaria(6, image_size=24)
+        b, _ = make_synthetic_malaria(6, image_size=24)
+        c, _ = make_synthetic_malaria(6, image_size=24, seed=1)
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+        assert labels.tolist() == [0, 0, 0, 1, 1, 1]
+        # Image i depends on (seed, i, label): images 0 and 1 are uninfected for n=4 and n=6.
+        np.testing.assert_array_equal(make_synthetic_malaria(4, image_size=24)[0][:2], a[:2])
+
+    def test_learnable_but_not_trivially(self):
+        from sklearn.linear_model import LogisticRegression
+
+        (X_train, y_train), (X_test, y_test) = load_malaria("synthetic", image_size=12)
+        model = LogisticRegression(max_iter=300).fit(X_train, y_train)
+        accuracy = model.score(X_test, y_test)
+        assert 0.6 < accuracy < 0.97
+
+    def test_cells_on_a_black_background(self):
+        images, labels = make_synthetic_malaria(40, image_size=16)
+        corners = images[:, [0, 0, -1, -1], [0, -1, 0, -1]].astype(float)
+        assert corners.mean() < 20 and images[:, 8, 8].mean() > 80
+        assert labels.sum() == 20
+
+    def test_described_as_synthetic(self):
+        text = describe_source("synthetic")
+        assert "SYNTHETIC" in text and "NOT real data" in text
+        assert "folder" in describe_source("/some/where")
+
+
+class TestCache:
+    def test_second_call_reads_the_cache_and_is_equal(self, tmp_path, monkeypatch):
+        root = _make_folder(tmp_path / "cells")
+        cache = tmp_path / "cache"
+        first = load_malaria(root, image_size=4, cache_dir=cache)
+        assert len(os.listdir(cache)) == 1
+
+        def no_decoding(*args, **kwargs):
+            raise AssertionError("the cache was not used")
+
+        monkeypatch.setattr(data, "_records", no_decoding)
+        second = load_malaria(root, image_size=4, cache_dir=cache)
+        for a, b in zip(first, second, strict=True):
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+        with pytest.raises(AssertionError, match="cache was not used"):
+            load_malaria(root, image_size=4, seed=1, cache_dir=cache)
+
+    def test_changed_folder_invalidates_the_cache(self, tmp_path):
+        root = _make_folder(tmp_path / "cells")
+        cache = tmp_path / "cache"
+        load_malaria(root, image_size=4, cache_dir=cache)
+        _write_png(root / "Parasitized" / "cell_new.png", PARASITIZED_RGB)
+        _write_png(root / "Uninfected" / "cell_new.png", UNINFECTED_RGB)
+        (X_train, _), (X_test, _) = load_malaria(root, image_size=4, cache_dir=cache)
+        assert len(X_train) + len(X_test) == 22
+        assert len(os.listdir(cache)) == 2
+
+
+def _constant_tfds(n):
+    """A mocked TFDS ``as_dataset``: constant images, TFDS labels alternating 0, 1, 1, 0, ..."""
+    tfds_labels = np.array([(i // 2 + i) % 2 for i in range(n)], np.int64)
+
+    def as_dataset(self, *args, decoders=None, **kwargs):
+        def example(label, size):
+            rgb = tf.where(label == 0, PARASITIZED_RGB, UNINFECTED_RGB)
+            image = tf.broadcast_to(tf.cast(rgb, tf.uint8), (size, size + 3, 3))
+            if decoders is not None:
+                image = tf.io.encode_png(image)
+            return {"image": image, "label": label}
+
+        sizes = np.arange(n) % 5 + 6
+        return tf.data.Dataset.from_tensor_slices((tfds_labels, sizes)).map(example)
+
+    return as_dataset, tfds_labels
+
+
+class TestTFDS:
+    def test_label_mapping_and_values(self):
+        as_dataset, tfds_labels = _constant_tfds(40)
+        with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+            (X_train, y_train), (X_test, y_test) = load_malaria("tfds", fraction=1.0, image_size=3)
+        for X, y in ((X_train, y_train), (X_test, y_test)):
+            np.testing.assert_allclose(X, _expected_pixels(y, 3), atol=1e-6)
+        # TFDS's label 0 is parasitized; kerasx's label 1 is.
+        assert y_train.sum() + y_test.sum() == np.sum(tfds_labels == 0)
+
+    def test_random_mock_shapes_range_and_stratification(self):
+        with tfds.testing.mock_data(num_examples=60):
+            raw = tfds.load("malaria", split="train", as_supervised=True)
+            n_parasitized = sum(int(label == 0) for _, label in raw)
+            (X_train, y_train), (X_test, y_test) = load_malaria("tfds", fraction=1.0, image_size=8)
+        assert X_train.shape == (48, 192) and X_test.shape == (12, 192)
+        assert 0.0 <= X_train.min() and X_train.max() <= 1.0 and X_train.std() > 0
+        assert y_train.sum() + y_test.sum() == n_parasitized
+        share = n_parasitized / 60
+        assert abs(y_train.mean() - share) < 1 / 48 + 1e-9
+        assert abs(y_test.mean() - share) < 1 / 12 + 1e-9
+
+    def test_default_fraction_is_ten_percent(self):
+        with tfds.testing.mock_data(num_examples=100):
+            (X_train, _), (X_test, _) = load_malaria("tfds", image_size=4)
+        assert (len(X_train), len(X_test)) == (8, 2)
+
+    def test_dataset_variant_holds_the_same_examples(self):
+        as_dataset, _ = _constant_tfds(30)
+        with tfds.testing.mock_data(as_dataset_fn=as_dataset):
+            _, (_, y_test) = load_malaria("tfds", fraction=1.0, image_size=3)
+            ds = malaria_dataset("tfds", split="test", fraction=1.0, image_size=3, batch_size=4)
+            batches = list(ds.as_numpy_iterator())
+        y = np.concatenate([b[1] for b in batches])
+        assert sorted(y.tolist()) == sorted(y_test.tolist())
+
+    def test_offline_names_the_offline_choices(self, monkeypatch):
+        def offline(*args, **kwargs):
+            raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
+
+        monkeypatch.setattr(tfds, "load", offline)
+        with pytest.raises(DatasetUnavailableError, match="synthetic") as info:
+            load_malaria("tfds")
+        assert isinstance(info.value, RuntimeError)
+        assert "folder" in str(info.value) and "storage.googleapis.com" in str(info.value)
+        assert isinstance(info.value.__cause__, ConnectionError)
+
+
+class TestDataset:
+    def test_test_split_equals_load_malaria(self, tmp_path):
+        root = _make_folder(tmp_path / "cells")
+        _, (X_test, y_test) = load_malaria(root, image_size=4, seed=2)
+        ds = malaria_dataset(root, split="test", image_size=4, seed=2, batch_size=3)
+        X = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
+        y = np.concatenate([y for _, y in ds.as_numpy_iterator()])
+        np.testing.assert_allclose(X, X_test, atol=1e-6)
+        np.testing.assert_array_equal(y, y_test)
+
+    def test_train_split_is_shuffled_each_epoch_with_the_same_examples(self):
+        (X_train, y_train), _ = load_malaria("synthetic", fraction=0.05, image_size=4)
+        ds = malaria_dataset("synthetic", fraction=0.05, image_size=4, flatten=False, batch_size=16)
+        first = np.concatenate([y for _, y in ds.as_numpy_iterator()])
+        x_shape = next(iter(ds))[0].shape
+        assert tuple(x_shape) == (16, 4, 4, 3)
+        sums = np.concatenate([x.reshape(len(x), -1).sum(1) for x, _ in ds.as_numpy_iterator()])
+        np.testing.assert_allclose(np.sort(sums), np.sort(X_train.sum(1)), rtol=1e-5)
+        assert sorted(first.tolist()) == sorted(y_train.tolist())
