@@ -200,8 +200,9 @@ def _backward(X, y, p_hat):
 
 
 def _backward_stable(X, y, p_hat):
-    # dL/dp has 1/p̂ and 1/(1 − p̂); where p̂ rounds to 0 or 1 use the simplified product p̂ − y.
-    safe = (p_hat > 0.0) & (p_hat < 1.0)
+    # dL/dp has 1/p̂ and 1/(1 − p̂), which overflow when p̂ rounds to 0 (or to a subnormal) or
+    # to 1; there use the product of the three factors simplified by hand, p̂ − y.
+    safe = (p_hat >= np.finfo(np.float64).tiny) & (p_hat < 1.0)
     if np.all(safe):
         return _backward(X, y, p_hat)
     return X.T @ (p_hat - y)
@@ -432,7 +433,7 @@ class MLP:
     penalties act on the weight matrices only, never on biases, exactly as Keras's
     ``kernel_regularizer=keras.regularizers.L1L2(l1, l2)`` on each ``Dense`` layer.
 
-    The weights are the lists ``mlp.weights`` (W_l of shape (inputs, units)) and ``mlp.biases``
+    The weights are the lists (of copies of the arrays given) ``mlp.weights (W_l of shape (inputs, units)) and ``mlp.biases``
     (b_l of shape (units,)), the layout of Keras's ``Dense``: a Keras model's
     ``get_weights()`` is ``[W_1, b_1, W_2, b_2, ...]``, so ``MLP(ws[0::2], ws[1::2], ...)``.
 
@@ -468,8 +469,9 @@ class MLP:
         l2=0.0,
         reduction="sum",
     ):
-        self.weights = [_as_finite(f"weights[{i}]", w, 2) for i, w in enumerate(weights)]
-        self.biases = [_as_finite(f"biases[{i}]", b, 1) for i, b in enumerate(biases)]
+        # Copies, so that the caller's arrays and this network never change each other.
+        self.weights = [_as_finite(f"weights[{i}]", w, 2).copy() for i, w in enumerate(weights)]
+        self.biases = [_as_finite(f"biases[{i}]", b, 1).copy() for i, b in enumerate(biases)]
         n_layers = len(self.weights)
         if n_layers == 0 or len(self.biases) != n_layers:
             raise _array_error("biases", f"{n_layers} bias vectors (one per layer)", self.biases)

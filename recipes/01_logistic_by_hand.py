@@ -42,14 +42,18 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     epochs = args.epochs if args.epochs is not None else (200 if args.quick else 1000)
     X, y = simulate_logistic(N, TRUE_BETA, seed=args.seed)
 
     start = time.perf_counter()
-    beta_hat, history = lr_nn(
-        X, y, epochs, alpha=args.alpha, batch_size=args.batch_size, init=INIT, seed=args.seed
-    )
+    try:
+        beta_hat, history = lr_nn(
+            X, y, epochs, alpha=args.alpha, batch_size=args.batch_size, init=INIT, seed=args.seed
+        )
+    except ValueError as error:
+        parser.error(str(error))  # exits with status 2 and the usage line
     seconds = time.perf_counter() - start
     # C=np.inf is the unpenalized fit (penalty=None warns in scikit-learn 1.9).
     mle = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12, max_iter=10_000)

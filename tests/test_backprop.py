@@ -4,6 +4,7 @@ References: scikit-learn's unpenalized ``LogisticRegression`` (the MLE) and ``lo
 SciPy's ``expit``, central finite differences, and TensorFlow's ``GradientTape`` on a Keras model.
 """
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -125,9 +126,12 @@ class TestLogisticSteps:
         numeric = bp.numerical_gradient(lambda b: bp.forward(X, y, b)[1], beta, 1e-6)
         assert _rel_err(bp.backward(X, y, p_hat), numeric) < 1e-6
 
-    def test_backward_when_saturated_is_the_simplified_form(self):
-        X, y, p_hat = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0]), np.array([1.0, 1.0])
-        np.testing.assert_allclose(bp.backward(X, y, p_hat), X.T @ (p_hat - y))
+    @pytest.mark.parametrize("p_hat", [[1.0, 1.0], [0.0, 5e-324], [1e-310, 1 - 1e-16]])
+    def test_backward_when_saturated_is_the_simplified_form(self, p_hat):
+        X, y, p_hat = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0]), np.array(p_hat)
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            grad = bp.backward(X, y, p_hat)
+        np.testing.assert_allclose(grad, X.T @ (p_hat - y), rtol=1e-12)
 
     def test_optimize_is_one_step_of_the_gradient(self, rng):
         X = rng.standard_normal((25, 2))
@@ -474,3 +478,14 @@ def test_recipe_quick_prints_beta_hat_near_the_mle(course_data):
     beta_hat = np.array([float(row.group(1)), float(row.group(2))])
     assert np.max(np.abs(beta_hat - mle)) < 1e-3, result.stdout
     assert re.search(r"final NLL", result.stdout)
+
+
+@pytest.mark.backend_agnostic
+def test_recipe_rejects_bad_arguments_with_the_standard_message(capsys):
+    spec = importlib.util.spec_from_file_location("logistic_by_hand", RECIPE)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    with pytest.raises(SystemExit) as info:
+        recipe.main(["--quick", "--alpha", "0"])
+    assert info.value.code == 2
+    assert "Invalid value for argument `alpha`" in capsys.readouterr().err
