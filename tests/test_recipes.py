@@ -1,0 +1,242 @@
+"""Builders of kerasx.recipes against hand counts, scikit-learn and Keras built-ins."""
+
+import itertools
+
+import keras
+import numpy as np
+import pytest
+from helpers import save_and_reload
+from sklearn.linear_model import LogisticRegression
+
+from kerasx.recipes import (
+    logistic_baseline,
+    logistic_regression,
+    malaria_mlp,
+    mlp,
+    parameter_breakdown,
+    softmax_regression,
+)
+
+
+def hand_count(sizes):
+    """(inputs + 1) x units summed over a chain of Dense layers."""
+    return sum((n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
+class TestMalariaMLP:
+    def test_course_parameter_count(self):
+        model = malaria_mlp(metrics=["accuracy"])
+        assert hand_count([30_000, 300, 100, 50, 1]) == 9_035_501
+        assert model.count_params() == 9_035_501
+        layer = model.get_layer("my_dense_layer")
+        kernel, bias = layer.get_weights()
+        assert kernel.shape == (30_000, 300) and bias.shape == (300,)
+        assert model.layers[1].name == "flatten"
+
+    def test_compiled_with_adam_and_bce(self):
+        model = malaria_mlp((4, 4, 3), hidden=(5,), metrics=["accuracy"], learning_rate=3e-4)
+        assert isinstance(model.optimizer, keras.optimizers.Adam)
+        assert np.isclose(float(model.optimizer.learning_rate), 3e-4)
+        assert model.loss == "binary_crossentropy"
+
+    def test_jit_compile_default_on_and_switchable(self):
+        assert malaria_mlp((4, 4, 3), hidden=(3,), metrics=[]).jit_compile is True
+        assert (
+            malaria_mlp((4, 4, 3), hidden=(3,), metrics=[], jit_compile=False).jit_compile is False
+        )
+
+    def test_standardize_keeps_trainable_count_and_scales(self, rng):
+        images = rng.random((50, 6, 6, 3)).astype("float32") * [0.2, 0.5, 1.0]
+        model = malaria_mlp((6, 6, 3), hidden=(7, 2), metrics=[], standardize=images)
+        trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+        assert trainable == hand_count([108, 7, 2, 1])
+        assert model.count_params() == trainable + 7  # 3 means, 3 variances, 1 count
+        standardized = model.get_layer("standardize")(images).numpy()
+        expected = (images - images.mean(axis=(0, 1, 2))) / images.std(axis=(0, 1, 2))
+        np.testing.assert_allclose(standardized, expected, atol=1e-4)
+
+    def test_dropout_and_l2(self):
+        model = malaria_mlp((4, 4, 1), hidden=(6, 3), dropout=0.5, l2=0.01, metrics=[])
+        dropouts = [la for la in model.layers if isinstance(la, keras.layers.Dropout)]
+        assert [la.rate for la in dropouts] == [0.5, 0.5]
+        assert len(model.losses) == 2  # one L2 penalty per hidden kernel
+        kernel = model.get_layer("my_dense_layer").kernel.numpy()
+        assert np.isclose(float(model.losses[0]), 0.01 * np.sum(kernel**2), rtol=1e-5)
+
+    def test_seed_makes_builds_repeatable(self):
+        a = malaria_mlp((4, 4, 3), hidden=(3,), metrics=[], seed=3)
+        b = malaria_mlp((4, 4, 3), hidden=(3,), metrics=[], seed=3)
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+    def test_save_reload_predicts_identically(self, rng, tmp_path):
+        images = rng.random((20, 5, 5, 3)).astype("float32")
+        labels = (images.mean(axis=(1, 2, 3)) > 0.5).astype("float32")
+        model = malaria_mlp((5, 5, 3), hidden=(4,), metrics=["accuracy"], standardize=images)
+        model.fit(images, labels, epochs=1, verbose=0)
+        expected = model.predict(images, verbose=0)
+        for fmt, reloaded in save_and_reload(model, tmp_path).items():
+            # Legacy .h5 does not store jit_compile: the reload predicts without XLA (rounding).
+            atol = 0 if fmt == "keras" else 1e-6
+            np.testing.assert_allclose(
+                reloaded.predict(images, verbose=0), expected, rtol=0, atol=atol, err_msg=fmt
+            )
+            if fmt == "keras":  # .h5: see test_h5_reload_continues_training
+                reloaded.fit(images, labels, epochs=1, verbose=0)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"dropout": 1.0}, "dropout"),
+            ({"l2": -1.0}, "l2"),
+            ({"learning_rate": 0}, "learning_rate"),
+            ({"hidden": ()}, "hidden"),
+            ({"hidden": (3, 0)}, "hidden"),
+            ({"input_shape": (0, 4, 3)}, "input_shape"),
+        ],
+    )
+    def test_invalid_arguments(self, kwargs, match):
+        kwargs = {"input_shape": (4, 4, 3), "metrics": [], **kwargs}
+        with pytest.raises(ValueError, match=f"Invalid value for argument `{match}`"):
+            malaria_mlp(**kwargs)
+
+
+def simulate(n=1000, beta=(1.0, 2.0), seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, len(beta))).astype("float32")
+    p = 1 / (1 + np.exp(-X @ np.asarray(beta)))
+    return X, (rng.random(n) < p).astype("float32")
+
+
+class TestSmallBuilders:
+    def test_logistic_regression_reaches_the_mle(self):
+        X, y = simulate()
+        mle = LogisticRegression(C=np.inf, fit_intercept=False).fit(X, y).coef_.ravel()
+        keras.utils.set_random_seed(0)
+        model = logistic_regression(2, learning_rate=0.5)
+        model.fit(X, y, batch_size=100, epochs=60, verbose=0)
+        weights = model.get_weights()[0].ravel()
+        np.testing.assert_allclose(weights, mle, atol=0.05)
+        np.testing.assert_allclose(weights, [1.0, 2.0], atol=0.35)
+
+    def test_logistic_regression_with_bias(self):
+        model = logistic_regression(3, use_bias=True)
+        assert model.count_params() == 4
+        assert isinstance(model.optimizer, keras.optimizers.SGD)
+
+    def test_softmax_regression_is_multinomial_regression(self, rng):
+        X = rng.standard_normal((300, 2)).astype("float32")
+        labels = (X @ [1.0, -1.0] + 0.5 * rng.standard_normal(300) > 0).astype(int)
+        reference = LogisticRegression(C=np.inf).fit(X, labels)
+        keras.utils.set_random_seed(0)
+        model = softmax_regression(2, 2, learning_rate=0.5)
+        model.fit(X, keras.utils.to_categorical(labels), batch_size=300, epochs=500, verbose=0)
+        np.testing.assert_allclose(
+            model.predict(X, verbose=0), reference.predict_proba(X), atol=0.03
+        )
+
+    def test_softmax_regression_shape(self):
+        model = softmax_regression(4, 3)
+        assert model.count_params() == (4 + 1) * 3
+        assert model.output_shape == (None, 3)
+
+    def test_mlp_parameter_count_and_heads(self):
+        model = mlp(3, hidden=(4,), n_classes=2)
+        assert model.count_params() == hand_count([3, 4, 2])
+        assert model.layers[-1].activation.__name__ == "softmax"
+        binary = mlp(3, hidden=(5, 2), n_classes=1, activation="relu")
+        assert binary.count_params() == hand_count([3, 5, 2, 1])
+        assert binary.layers[-1].activation.__name__ == "sigmoid"
+        assert binary.loss == "binary_crossentropy"
+
+    def test_mlp_regularization(self):
+        model = mlp(3, hidden=(4, 4), l1=0.1, l2=0.2, dropout=0.3)
+        kernel = model.get_layer("hidden_1").kernel.numpy()
+        expected = 0.1 * np.abs(kernel).sum() + 0.2 * (kernel**2).sum()
+        assert np.isclose(float(model.losses[0]), expected, rtol=1e-5)
+        assert sum(isinstance(la, keras.layers.Dropout) for la in model.layers) == 2
+
+    def test_linear_layers_collapse(self, rng):
+        model = mlp(3, hidden=(4, 5), n_classes=1, activation="linear")
+        X = rng.standard_normal((8, 3)).astype("float32")
+        (w1, b1), (w2, b2), (w3, b3) = (la.get_weights() for la in model.layers)
+        z = X @ (w1 @ w2 @ w3) + ((b1 @ w2 + b2) @ w3 + b3)
+        np.testing.assert_allclose(model.predict(X, verbose=0), 1 / (1 + np.exp(-z)), rtol=1e-4)
+
+    @pytest.mark.parametrize(
+        ("builder", "kwargs", "match"),
+        [
+            (logistic_regression, {"q": 0}, "q"),
+            (softmax_regression, {"q": 2, "n_classes": 1}, "n_classes"),
+            (mlp, {"q": 2, "l1": -1}, "l1"),
+            (mlp, {"q": 2, "dropout": -0.1}, "dropout"),
+            (mlp, {"q": 2, "learning_rate": -1}, "learning_rate"),
+        ],
+    )
+    def test_invalid_arguments(self, builder, kwargs, match):
+        with pytest.raises(ValueError, match=f"Invalid value for argument `{match}`"):
+            builder(**kwargs)
+
+
+class TestParameterBreakdown:
+    def test_matches_count_params_and_hand_formula(self):
+        model = malaria_mlp(metrics=[])
+        table = parameter_breakdown(model)
+        assert {"layer", "inputs", "units", "params"} <= set(table.columns)
+        assert int(table["params"].sum()) == model.count_params() == 9_035_501
+        dense = table[table["type"] == "Dense"]
+        assert dense["inputs"].tolist() == [30_000, 300, 100, 50]
+        assert dense["units"].tolist() == [300, 100, 50, 1]
+        assert (dense["params"] == (dense["inputs"] + 1) * dense["units"]).all()
+
+    def test_no_bias_and_non_trainable_weights(self, rng):
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Normalization(mean=0.0, variance=1.0),
+                keras.layers.Dense(3, use_bias=False),
+                keras.layers.BatchNormalization(),
+            ]
+        )
+        table = parameter_breakdown(model)
+        assert int(table["params"].sum()) == model.count_params()
+        assert table["params"].tolist() == [0, 4 * 3, 4 * 3]
+        assert table["trainable"].tolist() == [0, 12, 6]  # gamma, beta trainable; moments not
+
+    def test_standardized_model(self, rng):
+        images = rng.random((10, 4, 4, 3)).astype("float32")
+        model = malaria_mlp((4, 4, 3), hidden=(5,), metrics=[], standardize=images)
+        table = parameter_breakdown(model)
+        assert int(table["params"].sum()) == model.count_params()
+        assert int(table["trainable"].sum()) == hand_count([48, 5, 1])
+        assert table.loc[table["layer"] == "standardize", "params"].item() == 7
+
+    def test_rejects_a_non_model(self):
+        with pytest.raises(ValueError, match="Invalid value for argument `model`"):
+            parameter_breakdown("model")
+
+
+class TestLogisticBaseline:
+    def test_equals_sklearn_on_flattened_pixels(self, rng):
+        images = rng.random((60, 3, 3, 2))
+        labels = (images[:, 0, 0, 0] + 0.3 * rng.random(60) > 0.6).astype(int)
+        baseline = logistic_baseline().fit(images, labels)
+        reference = LogisticRegression(max_iter=1000, random_state=0).fit(
+            images.reshape(60, -1), labels
+        )
+        np.testing.assert_allclose(
+            baseline.predict_proba(images), reference.predict_proba(images.reshape(60, -1))
+        )
+        np.testing.assert_allclose(baseline[-1].coef_, reference.coef_)
+
+    def test_unpenalized_option(self, rng):
+        X = rng.standard_normal((200, 2))
+        y = (X @ [1.0, 2.0] + rng.logistic(size=200) > 0).astype(int)
+        baseline = logistic_baseline(C=np.inf).fit(X, y)
+        reference = LogisticRegression(C=np.inf, max_iter=1000).fit(X, y)
+        np.testing.assert_allclose(baseline[-1].coef_, reference.coef_, rtol=1e-4)
+
+    @pytest.mark.parametrize(("kwargs", "match"), [({"C": 0}, "C"), ({"max_iter": 0}, "max_iter")])
+    def test_invalid_arguments(self, kwargs, match):
+        with pytest.raises(ValueError, match=f"Invalid value for argument `{match}`"):
+            logistic_baseline(**kwargs)
