@@ -17,9 +17,11 @@ from kerasx.recipes._models import (
     mlp,
     softmax_regression,
 )
+from kerasx.recipes._saving import load_trained_model
 
 __all__ = [
     "DEFAULT_METRICS",
+    "load_trained_model",
     "logistic_baseline",
     "logistic_regression",
     "malaria_mlp",
