@@ -16,8 +16,8 @@ Three sources give the same arrays, with **label 1 = parasitized** everywhere:
 The subset and the train/test split are both stratified and depend only on ``seed``.
 
 Images are decoded and resized with TensorFlow in parallel (``tf.data``), rounded to 8 bits like
-the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded arrays in an
-``.npz`` so a second load skips decoding.
+the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8-bit arrays as
+``.npy`` files so a second load skips decoding.
 
 >>> (X_train, y_train), (X_test, y_test) = load_malaria("synthetic", fraction=0.02, image_size=8)
 >>> X_train.shape, X_test.shape, X_train.dtype
@@ -29,6 +29,7 @@ the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded a
 import hashlib
 import json
 import os
+import shutil
 
 import numpy as np
 import tensorflow as tf
@@ -120,7 +121,7 @@ def load_malaria(
         test_size: share of the (sub)set held out for testing, in (0, 1).
         seed: seed of the subset and of the split; the same seed gives the same arrays.
         data_dir: TFDS data directory (``"tfds"`` only; ``None`` is TFDS's default).
-        cache_dir: folder for an ``.npz`` of the decoded arrays, keyed by the source (file
+        cache_dir: folder for the decoded uint8 arrays (``.npy`` files in a subfolder), keyed by the source (file
             names, sizes, modification times), ``image_size``, ``fraction``, ``seed`` and
             ``test_size``. ``None`` disables caching.
 
@@ -143,19 +144,21 @@ def load_malaria(
     cache_path = None
     if cache_dir is not None:
         key = _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size)
-        cache_path = os.path.join(os.fspath(cache_dir), f"malaria-{kind}-{key}.npz")
-        if os.path.exists(cache_path):
-            with np.load(cache_path) as cached:
-                arrays = [cached[name] for name in ("X_train", "y_train", "X_test", "y_test")]
-            return _finish(*arrays, flatten=flatten)
+        cache_path = os.path.join(os.fspath(cache_dir), f"malaria-{kind}-{key}")
+        if os.path.isdir(cache_path):
+            return _finish(*_read_cache(cache_path), flatten=flatten)
     records = _records(kind, source, data_dir)
     train_idx, test_idx = _split_indices(records.labels, fraction, test_size, seed)
     images = records.decode(np.concatenate([train_idx, test_idx]), image_size)
-    X_train, X_test = images[: len(train_idx)], images[len(train_idx) :]
-    y_train, y_test = records.labels[train_idx], records.labels[test_idx]
+    arrays = (
+        images[: len(train_idx)],
+        records.labels[train_idx],
+        images[len(train_idx) :],
+        records.labels[test_idx],
+    )
     if cache_path is not None:
-        _write_cache(cache_path, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
-    return _finish(X_train, y_train, X_test, y_test, flatten=flatten)
+        _write_cache(cache_path, arrays)
+    return _finish(*arrays, flatten=flatten)
 
 
 def malaria_dataset(
@@ -456,18 +459,30 @@ def _tfds_records(data_dir):
         keep = tf.constant(keep)
         chosen = ds.enumerate().filter(lambda i, example: tf.gather(keep, i))
         return chosen.map(
-            lambda i, example: (i, _decode_resize(example[0], image_size, "a TFDS record")),
+            lambda i, example: (i, _resize(_decode_any(example[0]), image_size)),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
 
     return _Records(labels, dataset_fn)
 
 
+def _decode_any(encoded):
+    # TFDS stores PNG; decode_image would also take JPEG should a TFDS version switch.
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape((None, None, 3))
+    return image
+
+
 def _decode_resize(encoded, image_size, name):
-    """Decodes a PNG, resizes it (antialiased bilinear) and rounds it back to uint8."""
+    """Decodes the PNG ``encoded`` (read from file ``name``) and resizes it, as uint8."""
     is_png = tf.equal(tf.strings.substr(encoded, 0, 8), _PNG_SIGNATURE)
     with tf.control_dependencies([tf.debugging.Assert(is_png, ["Not a PNG file:", name])]):
         image = tf.io.decode_png(encoded, channels=3)
+    return _resize(image, image_size)
+
+
+def _resize(image, image_size):
+    """Resizes (antialiased bilinear) and rounds back to uint8, like the 8-bit originals."""
     image = tf.image.resize(image, (image_size, image_size), antialias=True)
     return tf.cast(tf.round(tf.clip_by_value(image, 0.0, 255.0)), tf.uint8)
 
@@ -514,17 +529,29 @@ def _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size):
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
 
 
-def _write_cache(path, **arrays):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    partial = f"{path}.{os.getpid()}.tmp.npz"
-    np.savez(partial, **arrays)
-    os.replace(partial, path)
+_CACHE_NAMES = ("X_train", "y_train", "X_test", "y_test")
+
+
+def _read_cache(path):
+    return [np.load(os.path.join(path, f"{name}.npy")) for name in _CACHE_NAMES]
+
+
+def _write_cache(path, arrays):
+    """Writes uint8 images and labels as ``.npy`` files (fast to read) in a folder, atomically."""
+    partial = f"{path}.{os.getpid()}.partial"
+    os.makedirs(partial, exist_ok=True)
+    for name, array in zip(_CACHE_NAMES, arrays, strict=True):
+        np.save(os.path.join(partial, f"{name}.npy"), array)
+    try:
+        os.replace(partial, path)
+    except OSError:  # another process wrote the same cache first
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _finish(X_train, y_train, X_test, y_test, *, flatten):
     def scale(images):
-        x = images.astype(np.float32)
-        x /= 255.0
+        # One pass from uint8 to float32 (no uint8 -> float32 copy followed by a division).
+        x = np.divide(images, np.float32(255.0), dtype=np.float32)
         return x.reshape(len(x), -1) if flatten else x
 
     return (scale(X_train), y_train.astype(np.float32)), (scale(X_test), y_test.astype(np.float32))

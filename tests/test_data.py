@@ -298,3 +298,14 @@ class TestDataset:
         sums = np.concatenate([x.reshape(len(x), -1).sum(1) for x, _ in ds.as_numpy_iterator()])
         np.testing.assert_allclose(np.sort(sums), np.sort(X_train.sum(1)), rtol=1e-5)
         assert sorted(first.tolist()) == sorted(y_train.tolist())
+
+    def test_corrupt_file_is_named_while_streaming(self, tmp_path):
+        _make_folder(tmp_path)
+        (tmp_path / "Parasitized" / "cell_bad.png").write_bytes(b"not an image")
+
+        def read_both_splits():
+            for split in ("train", "test"):
+                list(malaria_dataset(tmp_path, split=split, image_size=4).as_numpy_iterator())
+
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a PNG file.*cell_bad\.png"):
+            read_both_splits()
