@@ -33,6 +33,23 @@ def build_parser():
 _SUBCOMMANDS = []
 
 
+def _add_tune_parser(subparsers):
+    """``kerasx tune``: hyperparameter search (KerasTuner or RandomizedSearchCV), resumable."""
+    from kerasx import _tuning_cli
+
+    parser = subparsers.add_parser(
+        "tune",
+        help="search the MLP's hyperparameters",
+        description="Search the malaria MLP's hyperparameters; writes trials.csv, "
+        "best_model.keras and best.json to --out and resumes from it.",
+    )
+    _tuning_cli.add_arguments(parser)
+    parser.set_defaults(run=_tuning_cli.run)
+
+
+_SUBCOMMANDS.append(_add_tune_parser)
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status."""
     parser = build_parser()
