@@ -1,0 +1,398 @@
+"""Callbacks that record and draw training: HistoryFrame, LearningCurves, ConfusionMatrixLogger.
+
+All three use ``keras.ops`` and NumPy only, so they run under every Keras backend.
+"""
+
+import os
+import time
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+
+from kerasx import _callbacks_render as render
+from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
+
+__all__ = ["ConfusionMatrixLogger", "HistoryFrame", "LearningCurves"]
+
+_MAX_NAMES = ("acc", "accuracy", "auc", "precision", "recall", "f1", "r2")
+
+
+def current_learning_rate(model):
+    """The optimizer's current learning rate as a float, or ``None`` when there is none."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    try:
+        return to_float(optimizer.learning_rate)
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def to_float(value):
+    """A Python float from a Keras variable, a backend tensor or a number."""
+    if isinstance(value, keras.Variable):
+        value = keras.ops.copy(value)  # np.asarray(variable) warns under NumPy 2
+    return float(keras.ops.convert_to_numpy(value))
+
+
+def resolve_mode(monitor, mode):
+    """``"min"`` or ``"max"``: ``mode`` itself, or a guess from the metric name like Keras's."""
+    if mode != "auto":
+        return mode
+    name = monitor.removeprefix("val_")
+    return "max" if any(name == m or name.endswith("_" + m) for m in _MAX_NAMES) else "min"
+
+
+def _check_path(name, path):
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise invalid_value(name, "a file path (str or os.PathLike)", path)
+    return os.fspath(path)
+
+
+def _warn_missing(callback, key, logs):
+    if not getattr(callback, "_warned_missing", False):
+        callback._warned_missing = True
+        warnings.warn(
+            f"{type(callback).__name__}: the monitored key {key!r} is not in the logs "
+            f"(available: {sorted(logs)}); it is ignored.",
+            stacklevel=3,
+        )
+
+
+class HistoryFrame(keras.callbacks.Callback):
+    """A live pandas DataFrame of the epoch logs, continued across several ``fit`` calls.
+
+    Each row is one epoch: the logs Keras passes to ``on_epoch_end`` (the same values as
+    ``history.history``, including keys that later callbacks add), plus ``epoch`` (counted across
+    ``fit`` calls: a second ``fit`` continues at the next number), ``learning_rate`` (read from
+    the optimizer when the logs do not carry it) and ``epoch_time`` (seconds, validation
+    included). Unlike the other kerasx callbacks it keeps its rows across ``fit`` calls, which is
+    its purpose; :meth:`reset` empties it.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse")
+    >>> frame = HistoryFrame()
+    >>> X, y = np.ones((8, 2)), np.ones(8)
+    >>> _ = model.fit(X, y, epochs=2, verbose=0, callbacks=[frame])
+    >>> _ = model.fit(X, y, epochs=1, verbose=0, callbacks=[frame])
+    >>> frame.frame["epoch"].tolist()
+    [0, 1, 2]
+    >>> list(frame.frame.columns)
+    ['loss', 'epoch', 'learning_rate', 'epoch_time']
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._logs = []  # the dicts Keras passes, so keys added by later callbacks show up
+        self._extra = []
+        self._epoch_start = None
+
+    def reset(self):
+        """Forgets every recorded epoch."""
+        self._logs, self._extra = [], []
+
+    def on_train_begin(self, logs=None):
+        self._epoch_start = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {} if logs is None else logs
+        elapsed = np.nan if self._epoch_start is None else time.perf_counter() - self._epoch_start
+        extra = {"epoch": len(self._logs)}
+        if "learning_rate" not in logs:
+            extra["learning_rate"] = current_learning_rate(self.model)
+        extra["epoch_time"] = elapsed
+        self._logs.append(logs)
+        self._extra.append(extra)
+
+    @property
+    def frame(self):
+        """The recorded epochs as a new ``pandas.DataFrame`` (one row per epoch)."""
+        rows = [{**logs, **extra} for logs, extra in zip(self._logs, self._extra, strict=True)]
+        return pd.DataFrame(rows)
+
+    def to_csv(self, path, **kwargs):
+        """Writes :attr:`frame` to ``path`` (``kwargs`` go to ``DataFrame.to_csv``)."""
+        self.frame.to_csv(path, index=False, **kwargs)
+
+    def get_config(self):
+        return {}
+
+
+def _draw_curves(figure, epochs, series, panels, best):
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    for ax, name in zip(axes, panels, strict=True):
+        for key, label in ((name, "train"), ("val_" + name, "validation")):
+            if key in series:
+                ax.plot(epochs, series[key], marker=".", label=label)
+        if best is not None:
+            ax.axvline(best[0], color="grey", linestyle="--", linewidth=1)
+        ax.set_title(name)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    if best is not None:
+        figure.suptitle(f"best epoch {best[0]}: {best[1]} = {best[2]:.4g}", fontsize="medium")
+    figure.tight_layout()
+
+
+def metric_panels(keys):
+    """The panel names for logged keys: each metric once, ``val_x`` drawn next to ``x``."""
+    panels = []
+    for key in keys:
+        name = key.removeprefix("val_")
+        if name not in panels:
+            panels.append(name)
+    return panels
+
+
+class LearningCurves(keras.callbacks.Callback):
+    """Draws every logged metric, train next to validation, to a PNG file after each epoch.
+
+    One panel per metric (``loss``, ``accuracy``, ... with ``val_loss`` etc. in the same panel),
+    side by side, each ``panel_size`` inches; a dashed line marks the best epoch by ``monitor``.
+    The figure is drawn headless (matplotlib's Agg canvas, no ``pyplot``) on a background thread
+    so training does not wait for it; the file is complete when ``fit`` returns.
+
+    Args:
+        path: the PNG file to (re)write.
+        monitor: the logged key that defines the best epoch; a missing key is warned about once.
+        mode: ``"min"``, ``"max"``, or ``"auto"`` (``"max"`` for accuracy-like names).
+        panel_size: ``(width, height)`` of each panel in inches.
+        dpi: resolution of the PNG.
+
+    Example:
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "curves.png")
+    >>> curves = LearningCurves(path, monitor="loss")
+    >>> _ = model.fit(np.ones((8, 2)), np.ones(8), epochs=2, verbose=0, callbacks=[curves])
+    >>> curves.panels, os.path.exists(path)
+    (['loss', 'mae'], True)
+    """
+
+    def __init__(self, path, monitor="val_loss", mode="auto", panel_size=(4.0, 3.0), dpi=80):
+        super().__init__()
+        self.path = _check_path("path", path)
+        if not isinstance(monitor, str):
+            raise invalid_value("monitor", "a str", monitor)
+        self.monitor = monitor
+        self.mode = check_one_of("mode", mode, ("auto", "min", "max"))
+        if not (isinstance(panel_size, (tuple, list)) and len(panel_size) == 2):
+            raise invalid_value("panel_size", "a (width, height) pair of floats > 0", panel_size)
+        for size in panel_size:
+            check_positive("panel_size", size)
+        self.panel_size = tuple(float(size) for size in panel_size)
+        self.dpi = check_int("dpi", dpi, minimum=1)
+        self.panels = []
+        self._epochs, self._series = [], {}
+
+    def on_train_begin(self, logs=None):
+        self.panels, self._epochs, self._series = [], [], {}
+        self._warned_missing = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self._epochs.append(epoch + 1)
+        for key, value in logs.items():
+            values = self._series.setdefault(key, [np.nan] * (len(self._epochs) - 1))
+            values.append(float(value))
+        for values in self._series.values():
+            values.extend([np.nan] * (len(self._epochs) - len(values)))
+        self.panels = metric_panels(self._series)
+        if self.monitor not in logs:
+            _warn_missing(self, self.monitor, logs)
+        if not self.panels:
+            return
+        series = {key: list(values) for key, values in self._series.items()}
+        figsize = (self.panel_size[0] * len(self.panels), self.panel_size[1])
+        render.submit(
+            self.path,
+            _draw_curves,
+            (list(self._epochs), series, list(self.panels), self.best_epoch()),
+            figsize,
+            self.dpi,
+        )
+
+    def best_epoch(self):
+        """``(epoch, monitor, value)`` of the best epoch so far (1-based), or ``None``."""
+        values = np.asarray(self._series.get(self.monitor, []), dtype=float)
+        if values.size == 0 or np.all(np.isnan(values)):
+            return None
+        index = (np.nanargmax if resolve_mode(self.monitor, self.mode) == "max" else np.nanargmin)(
+            values
+        )
+        return self._epochs[index], self.monitor, float(values[index])
+
+    def on_train_end(self, logs=None):
+        render.flush()
+
+    def get_config(self):
+        return {
+            "path": self.path,
+            "monitor": self.monitor,
+            "mode": self.mode,
+            "panel_size": self.panel_size,
+            "dpi": self.dpi,
+        }
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """The ``num_classes × num_classes`` count matrix, rows = true class, columns = predicted."""
+    index = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
+    counts = np.bincount(index, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def _labels(y_true, scores, threshold):
+    """Integer true and predicted labels, and the number of classes."""
+    scores = np.asarray(scores)
+    y_true = np.asarray(y_true)
+    if scores.ndim == 1 or scores.shape[-1] == 1:
+        predicted = (scores.reshape(-1) > threshold).astype(np.int64)
+        return y_true.reshape(-1).astype(np.int64), predicted, 2
+    num_classes = scores.shape[-1]
+    if y_true.ndim > 1 and y_true.shape[-1] == num_classes:
+        y_true = y_true.argmax(axis=-1)
+    return y_true.reshape(-1).astype(np.int64), scores.argmax(axis=-1), num_classes
+
+
+def _draw_matrix(figure, matrix, class_names, title):
+    ax = figure.subplots()
+    image = ax.imshow(matrix, cmap="Blues")
+    figure.colorbar(image, ax=ax)
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, labels=class_names)
+    ax.set_yticks(ticks, labels=class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (row, col), count in np.ndenumerate(matrix):
+        color = "white" if count > threshold else "black"
+        ax.text(col, row, str(count), ha="center", va="center", color=color)
+    figure.tight_layout()
+
+
+class ConfusionMatrixLogger(keras.callbacks.Callback):
+    """Computes the confusion matrix on validation data after each epoch; logs and draws it.
+
+    For one output (sigmoid) the prediction is ``score > threshold`` and the counts are added to
+    the epoch logs as ``{prefix}tp``, ``{prefix}fp``, ``{prefix}tn``, ``{prefix}fn`` (so they
+    appear in ``history.history`` and in a :class:`HistoryFrame`); for ``C`` outputs (softmax)
+    the prediction is the arg max and the ``C × C`` matrix is kept. Every matrix (rows = true
+    class, columns = predicted, like ``sklearn.metrics.confusion_matrix``) is in
+    :attr:`matrices`. With ``path`` the latest matrix is drawn to a PNG each epoch.
+
+    Cost: one inference pass over ``validation_data`` per epoch (Keras's own validation pass is
+    not reachable from a callback).
+
+    Args:
+        validation_data: ``(x, y)`` arrays, or an iterable of ``(x, y)`` or ``(x, y, w)``
+            batches such as a ``tf.data.Dataset`` (iterated once per epoch).
+        path: optional PNG file for the latest matrix.
+        threshold: the cut-off for one-output models.
+        class_names: optional labels for the PNG axes.
+        batch_size: the batch size for array inputs.
+        prefix: prefix of the logged keys.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    >>> model.compile(optimizer="sgd", loss="binary_crossentropy")
+    >>> X, y = np.ones((8, 2)), np.array([0, 1] * 4)
+    >>> logger = ConfusionMatrixLogger((X, y))
+    >>> history = model.fit(X, y, epochs=1, verbose=0, callbacks=[logger])
+    >>> int(logger.matrices[-1].sum()), sorted(k for k in history.history if k != "loss")
+    (8, ['val_fn', 'val_fp', 'val_tn', 'val_tp'])
+    """
+
+    def __init__(
+        self,
+        validation_data,
+        path=None,
+        threshold=0.5,
+        class_names=None,
+        batch_size=256,
+        prefix="val_",
+    ):
+        super().__init__()
+        is_pair = isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
+        if not is_pair and not hasattr(validation_data, "__iter__"):
+            raise invalid_value(
+                "validation_data", "an (x, y) pair or an iterable of batches", validation_data
+            )
+        self.validation_data = validation_data
+        self.path = None if path is None else _check_path("path", path)
+        self.threshold = float(check_positive("threshold", threshold))
+        self.class_names = None if class_names is None else [str(c) for c in class_names]
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        if not isinstance(prefix, str):
+            raise invalid_value("prefix", "a str", prefix)
+        self.prefix = prefix
+        self.matrices = []
+
+    def on_train_begin(self, logs=None):
+        self.matrices = []
+
+    def _batches(self):
+        data = self.validation_data
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            x, y = data
+            for start in range(0, len(y), self.batch_size):
+                yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+        else:
+            for batch in data:
+                yield batch[0], batch[1]
+
+    def compute(self):
+        """The confusion matrix of the model on ``validation_data`` now."""
+        truths, scores = [], []
+        for x, y in self._batches():
+            scores.append(np.asarray(self.model.predict_on_batch(x)))
+            truths.append(keras.ops.convert_to_numpy(y))
+        y_true, y_pred, num_classes = _labels(
+            np.concatenate(truths), np.concatenate(scores), self.threshold
+        )
+        return confusion_matrix(y_true, y_pred, num_classes)
+
+    def on_epoch_end(self, epoch, logs=None):
+        matrix = self.compute()
+        self.matrices.append(matrix)
+        if logs is not None and matrix.shape == (2, 2):
+            (tn, fp), (fn, tp) = matrix.tolist()
+            for key, value in (("tp", tp), ("fp", fp), ("tn", tn), ("fn", fn)):
+                logs[self.prefix + key] = value
+        if self.path is not None:
+            names = self.class_names or [str(i) for i in range(matrix.shape[0])]
+            size = 1.2 + 0.6 * matrix.shape[0]
+            render.submit(
+                self.path,
+                _draw_matrix,
+                (matrix, names, f"epoch {epoch + 1}"),
+                (size + 1.5, size),
+                80,
+            )
+
+    def on_train_end(self, logs=None):
+        render.flush()
+
+    def get_config(self):
+        return {
+            "path": self.path,
+            "threshold": self.threshold,
+            "class_names": self.class_names,
+            "batch_size": self.batch_size,
+            "prefix": self.prefix,
+        }

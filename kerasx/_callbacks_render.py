@@ -1,0 +1,69 @@
+"""Headless PNG rendering shared by the kerasx callbacks (private).
+
+Figures are built with :class:`matplotlib.figure.Figure` on an explicit Agg canvas, never through
+``pyplot``, so no global plotting state is touched and no display is needed.
+
+Rendering a small figure costs ~60 ms here, about 4% of an epoch of the course's malaria MLP, so
+callbacks hand their drawings to one background thread: the training loop only copies the
+numbers to draw. Only the newest request per file is kept (a slow disk never queues up stale
+frames), and every callback calls :func:`flush` in ``on_train_end`` so the files are current
+when ``fit`` returns. One thread serves all callbacks, so matplotlib never draws two figures at
+once.
+"""
+
+import os
+import threading
+import warnings
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["flush", "save_png", "submit"]
+
+_lock = threading.Lock()
+_jobs = {}  # path -> (draw, args, figsize, dpi); newest request wins
+_worker = None
+_idle = threading.Event()
+_idle.set()
+
+
+def save_png(path, draw, args, figsize, dpi):
+    """Draws ``draw(figure, *args)`` on a fresh Agg figure and writes it to ``path`` as PNG."""
+    figure = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(figure)
+    draw(figure, *args)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    figure.savefig(path, format="png", dpi=dpi)
+
+
+def submit(path, draw, args, figsize, dpi):
+    """Schedules ``save_png(path, ...)`` on the background thread (replacing a pending one)."""
+    global _worker
+    with _lock:
+        _jobs[path] = (draw, args, figsize, dpi)
+        _idle.clear()
+        if _worker is None:
+            _worker = threading.Thread(target=_run, name="kerasx-png", daemon=True)
+            _worker.start()
+
+
+def _run():
+    global _worker
+    while True:
+        with _lock:
+            if not _jobs:
+                _worker = None
+                _idle.set()
+                return
+            path = next(iter(_jobs))
+            draw, args, figsize, dpi = _jobs.pop(path)
+        try:
+            save_png(path, draw, args, figsize, dpi)
+        except Exception as error:  # a plotting failure must not kill training
+            warnings.warn(f"kerasx could not write {path}: {error!r}", stacklevel=1)
+
+
+def flush(timeout=None):
+    """Waits until every scheduled PNG is written."""
+    _idle.wait(timeout)

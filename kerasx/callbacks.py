@@ -1,0 +1,27 @@
+"""Callbacks that plug into any ``model.fit``: records, plots, learning-rate tools and guards.
+
+Add them to ``callbacks=[...]`` in existing code. Each resets its state in ``on_train_begin`` (so
+one instance serves several ``fit`` calls; :class:`HistoryFrame` deliberately keeps counting
+epochs), works with NumPy arrays and ``tf.data``, warns instead of failing on a missing monitored
+key, and checks its arguments with the standard message. Plots are drawn headless.
+
+- :class:`HistoryFrame`: a live pandas DataFrame of the epoch logs.
+- :class:`LearningCurves`: a PNG of every logged metric, train next to validation.
+- :class:`ConfusionMatrixLogger`: TP/FP/TN/FN (or the C×C matrix) on validation data, and a PNG.
+- :class:`LRFinder`: the learning-rate range test; restores the model afterwards.
+- :class:`OneCycle`: the one-cycle learning-rate and momentum schedule.
+- :class:`TimeLimit`: stops training after a wall-clock budget.
+- :class:`NaNGuard`: stops on a non-finite loss or weight and restores the last finite weights.
+- :class:`GradientNorm`: logs the global gradient norm.
+
+:class:`GradientNorm`'s probe mode needs TensorFlow (imported only when used); the others run
+under every Keras backend.
+"""
+
+from kerasx._callbacks_logging import ConfusionMatrixLogger, HistoryFrame, LearningCurves
+
+__all__ = [
+    "ConfusionMatrixLogger",
+    "HistoryFrame",
+    "LearningCurves",
+]
