@@ -463,6 +463,8 @@ def _finish(out, trials, best_hps, best_score, model, X_test, y_test, progress):
     if X_test is not None:
         metrics = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
         result["test_accuracy"] = float(metrics["accuracy"])
+    if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
+        model.optimizer.build(model.trainable_variables)
     model.save(os.path.join(out, "best_model.keras"))
     summary = {key: result[key] for key in ("best_hyperparameters", "best_score", "test_accuracy")}
     _write_json(os.path.join(out, "best.json"), summary)
