@@ -50,6 +50,24 @@ def _add_tune_parser(subparsers):
 _SUBCOMMANDS.append(_add_tune_parser)
 
 
+def _add_malaria_parser(subparsers):
+    """``kerasx malaria``: the course's malaria MLP against the logistic baseline."""
+    from kerasx.recipes import _malaria_job
+
+    parser = subparsers.add_parser(
+        "malaria",
+        help="train the malaria MLP and the logistic baseline; write curves, metrics, models",
+        description="Train the course's malaria MLP (early stopping) and the logistic-regression "
+        "baseline on the same split; print them side by side and write history.csv, curves.png, "
+        "confusion_matrix.png, metrics.json, model.keras, model.h5 and summary.txt to --out.",
+    )
+    _malaria_job.add_arguments(parser)
+    parser.set_defaults(run=_malaria_job.run_from_args)
+
+
+_SUBCOMMANDS.append(_add_malaria_parser)
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status."""
     parser = build_parser()

@@ -40,6 +40,33 @@ class TestMalariaMLP:
         assert np.isclose(float(model.optimizer.learning_rate), 3e-4)
         assert model.loss == "binary_crossentropy"
 
+    def test_default_metrics_match_sklearn(self, rng):
+        from sklearn.metrics import matthews_corrcoef, recall_score
+
+        images = rng.random((64, 3, 3, 3)).astype("float32")
+        labels = images.mean(axis=(1, 2, 3)) + 0.1 * rng.standard_normal(64) > 0.5
+        labels = labels.astype("float32")
+        model = malaria_mlp((3, 3, 3), hidden=(4,), seed=0)
+        model.fit(images, labels, epochs=2, verbose=0)
+        results = model.evaluate(images, labels, batch_size=16, verbose=0, return_dict=True)
+        predicted = (model.predict(images, verbose=0).ravel() > 0.5).astype(int)
+        assert set(results) == {"loss", "accuracy", "sensitivity", "specificity", "mcc"}
+        assert np.isclose(results["sensitivity"], recall_score(labels, predicted), atol=1e-6)
+        assert np.isclose(
+            results["specificity"], recall_score(labels, predicted, pos_label=0), atol=1e-6
+        )
+        assert np.isclose(results["mcc"], matthews_corrcoef(labels, predicted), atol=1e-5)
+
+    def test_tape_builds_a_tape_model(self, rng):
+        from kerasx.training import TapeModel
+
+        model = malaria_mlp((4, 4, 3), hidden=(5,), metrics=["accuracy"], tape=True)
+        assert isinstance(model, TapeModel)
+        assert model.count_params() == hand_count([48, 5, 1])
+        images = rng.random((16, 4, 4, 3)).astype("float32")
+        history = model.fit(images, np.ones(16, "float32"), epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+
     def test_jit_compile_default_on_and_switchable(self):
         assert malaria_mlp((4, 4, 3), hidden=(3,), metrics=[]).jit_compile is True
         assert (
@@ -144,7 +171,11 @@ class TestSmallBuilders:
         reference = LogisticRegression(C=np.inf).fit(X, labels)
         keras.utils.set_random_seed(0)
         model = softmax_regression(2, 2, learning_rate=0.5)
-        model.fit(X, keras.utils.to_categorical(labels), batch_size=300, epochs=500, verbose=0)
+        Y = keras.utils.to_categorical(labels)
+        # 500 full-batch gradient steps in one epoch (per-epoch overhead dominates otherwise)
+        model.fit(
+            np.tile(X, (500, 1)), np.tile(Y, (500, 1)), batch_size=300, shuffle=False, verbose=0
+        )
         np.testing.assert_allclose(
             model.predict(X, verbose=0), reference.predict_proba(X), atol=0.03
         )

@@ -1,5 +1,7 @@
 """The course's models, ready to train: builders, the baseline and the parameter count.
 
+Names are imported on first use, so ``kerasx --help`` does not load Keras.
+
 >>> from kerasx.recipes import malaria_mlp, parameter_breakdown
 >>> model = malaria_mlp(metrics=["accuracy"])
 >>> model.count_params()
@@ -9,23 +11,29 @@
  ['output', 51]]
 """
 
-from kerasx.recipes._analysis import logistic_baseline, parameter_breakdown
-from kerasx.recipes._models import (
-    DEFAULT_METRICS,
-    logistic_regression,
-    malaria_mlp,
-    mlp,
-    softmax_regression,
-)
-from kerasx.recipes._saving import load_trained_model
+import importlib
 
-__all__ = [
-    "DEFAULT_METRICS",
-    "load_trained_model",
-    "logistic_baseline",
-    "logistic_regression",
-    "malaria_mlp",
-    "mlp",
-    "parameter_breakdown",
-    "softmax_regression",
-]
+_EXPORTS = {
+    "DEFAULT_METRICS": "_models",
+    "load_trained_model": "_saving",
+    "logistic_baseline": "_analysis",
+    "logistic_regression": "_models",
+    "malaria_mlp": "_models",
+    "mlp": "_models",
+    "parameter_breakdown": "_analysis",
+    "softmax_regression": "_models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"kerasx.recipes.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kerasx.recipes' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
