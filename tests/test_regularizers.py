@@ -130,7 +130,9 @@ class TestGroupLasso:
 
 
 @pytest.mark.parametrize(
-    "regularizer", [ElasticNet(alpha=0.01, l1_ratio=0.3), GroupLasso(0.02)], ids=repr
+    "regularizer",
+    [ElasticNet(alpha=0.01, l1_ratio=0.3), GroupLasso(0.02)],
+    ids=lambda r: type(r).__name__,
 )
 def test_model_saves_and_reloads_without_custom_objects(regularizer, tmp_path):
     X, y = binary_data()
