@@ -324,7 +324,8 @@ class ConfusionMatrix(_ConfusionMatrixMetric):
     """The streaming ``(C, C)`` confusion matrix: rows are the true class, columns the predicted.
 
     Entries are (weighted) counts, as ``sklearn.metrics.confusion_matrix`` with
-    ``labels=range(num_classes)``. In ``fit`` logs the result is a matrix, not a number.
+    ``labels=range(num_classes)``. In ``fit``/``evaluate`` results it is a matrix; the progress
+    bar shows the mean of its entries.
 
     Args:
         num_classes: number of classes ``C >= 2``.

@@ -581,10 +581,13 @@ def test_default_names_are_snake_case():
 
 
 @agnostic
-def test_compiled_evaluate_matches_sklearn_on_predictions():
-    """In ``evaluate`` the metrics run traced (tf.function / jax.jit), over several batches."""
+@pytest.mark.parametrize("jit_compile", ["auto", True])
+def test_compiled_evaluate_matches_sklearn_on_predictions(jit_compile):
+    """In ``evaluate`` the metrics run traced (tf.function / XLA / jax.jit), over several batches."""
     X, y = binary_data(n=96)
-    model = model_with(metrics=[factory() for factory in ALL_METRICS])
+    model = model_with()
+    metrics = [factory() for factory in ALL_METRICS]
+    model.compile(loss="binary_crossentropy", metrics=metrics, jit_compile=jit_compile)
     results = model.evaluate(X, y, batch_size=32, return_dict=True, verbose=0)
     p = model.predict(X, batch_size=96, verbose=0)[:, 0]
     y = y.astype(int)
@@ -612,11 +615,24 @@ def test_saved_model_reloads_without_custom_objects(tmp_path):
             np.testing.assert_allclose(results[key], value, rtol=1e-5, atol=1e-6, err_msg=fmt)
 
 
-def test_metrics_work_in_fit_history():
+def test_metrics_work_in_fit_history_and_early_stopping():
     X, y = binary_data()
-    model = model_with(metrics=[Sensitivity(), Specificity(), MatthewsCorrelation()])
-    history = model.fit(X, y, epochs=2, batch_size=16, validation_split=0.25, verbose=0)
-    for key in ("sensitivity", "val_specificity", "matthews_correlation"):
+    model = model_with(metrics=[Sensitivity(), Specificity(), MatthewsCorrelation(), BrierScore()])
+    maximize = keras.callbacks.EarlyStopping(monitor="val_matthews_correlation", patience=5)
+    minimize = keras.callbacks.EarlyStopping(monitor="val_brier_score", patience=5)
+    history = model.fit(
+        X,
+        y,
+        epochs=2,
+        batch_size=16,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[maximize, minimize],
+    )
+    for key in ("sensitivity", "val_specificity", "matthews_correlation", "val_brier_score"):
         assert len(history.history[key]) == 2
         assert all(np.isfinite(history.history[key]))
+    # mode="auto" finds the direction of each metric
+    assert bool(maximize.monitor_op(1.0, 0.0)) and not bool(maximize.monitor_op(0.0, 1.0))
+    assert bool(minimize.monitor_op(0.0, 1.0)) and not bool(minimize.monitor_op(1.0, 0.0))
     assert isinstance(keras.metrics.get(keras.metrics.serialize(Sensitivity())), Sensitivity)
