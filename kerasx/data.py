@@ -26,10 +26,12 @@ the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8
 (22, 6)
 """
 
+import functools
 import hashlib
 import json
 import os
 import shutil
+import socket
 
 import numpy as np
 import tensorflow as tf
@@ -432,17 +434,39 @@ def _naming_corrupt_file(decode, files):
     return wrapped
 
 
+# Where TFDS downloads "malaria" from: probed first, because offline TFDS retries for minutes.
+_TFDS_DOWNLOAD_HOST = ("data.lhncbc.nlm.nih.gov", 443)
+
+
+def _download_host_reachable(timeout=5.0):
+    try:
+        socket.create_connection(_TFDS_DOWNLOAD_HOST, timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def _tfds_records(data_dir):
     try:
         import tensorflow_datasets as tfds
 
-        ds = tfds.load(
+        load = functools.partial(
+            tfds.load,
             "malaria",
             split="train",
             data_dir=data_dir,
             as_supervised=True,
             decoders={"image": tfds.decode.SkipDecoding()},
         )
+        try:
+            ds = load(download=False)  # already prepared: no network needed
+        except Exception as not_prepared:
+            if not _download_host_reachable():
+                raise ConnectionError(
+                    f"the data set is not prepared in data_dir={data_dir!r} and its download "
+                    f"host {_TFDS_DOWNLOAD_HOST[0]} cannot be reached"
+                ) from not_prepared
+            ds = load(download=True)
     except Exception as err:
         raise DatasetUnavailableError(
             f"TFDS could not provide the 'malaria' data set ({type(err).__name__}: {err}). "

@@ -271,7 +271,10 @@ class TestTFDS:
         def offline(*args, **kwargs):
             raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
 
+        import kerasx.data as data
+
         monkeypatch.setattr(tfds, "load", offline)
+        monkeypatch.setattr(data, "_download_host_reachable", lambda: True)  # the download fails
         with pytest.raises(DatasetUnavailableError, match="synthetic") as info:
             load_malaria("tfds")
         assert isinstance(info.value, RuntimeError)
@@ -309,3 +312,22 @@ class TestDataset:
 
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a PNG file.*cell_bad\.png"):
             read_both_splits()
+
+
+def test_offline_tfds_fails_fast_without_downloading(monkeypatch, tmp_path):
+    """Offline, TFDS would retry its download for minutes: kerasx probes the host first."""
+    import kerasx.data as data
+
+    def refuse(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    def must_not_download(*args, download=True, **kwargs):
+        if download:
+            raise AssertionError("a download was attempted although the host is unreachable")
+        raise AssertionError("Dataset malaria: could not find data in " + str(tmp_path))
+
+    monkeypatch.setattr(data.socket, "create_connection", refuse)
+    monkeypatch.setattr(tfds, "load", must_not_download)
+    with pytest.raises(DatasetUnavailableError, match="cannot be reached") as info:
+        load_malaria("tfds", data_dir=str(tmp_path))
+    assert "synthetic" in str(info.value)
