@@ -75,15 +75,14 @@ def _functional_variant(cls):
     ``TapeModel`` usable both ways in one process.
     """
     if cls not in _FUNCTIONAL_VARIANTS:
-        variant = type(
-            cls.__name__,
-            (cls, _FUNCTIONAL),
-            {
-                "__module__": cls.__module__,
-                "__qualname__": cls.__qualname__,
-                "__doc__": cls.__doc__,
-            },
-        )
+        # Same name (Keras's saved "class_name"); a qualified name that pickle can look up.
+        namespace = {
+            "__module__": cls.__module__,
+            "__qualname__": f"{cls.__qualname__}._functional_class",
+            "__doc__": f"A functional {cls.__name__}, made by `{cls.__name__}(inputs, outputs)`.",
+        }
+        variant = type(cls.__name__, (cls, _FUNCTIONAL), namespace)
+        cls._functional_class = variant
         # Save and load under the same name as `cls` (e.g. "kerasx>TapeModel").
         package, _, name = keras.saving.get_registered_name(cls).rpartition(">")
         if package:
@@ -368,6 +367,12 @@ class TapeModel(keras.Model):
         config = super().get_config()
         config["log_gradient_norm"] = self._log_gradient_norm
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model from :meth:`get_config`'s output, leaving ``config`` unchanged."""
+        # Keras's functional revival pops keys from the dict it is given.
+        return super().from_config(dict(config), custom_objects=custom_objects)
 
 
 # Legacy .h5 files store the bare class name, "TapeModel", not "kerasx>TapeModel".
