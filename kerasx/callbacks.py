@@ -19,9 +19,13 @@ under every Keras backend.
 """
 
 from kerasx._callbacks_logging import ConfusionMatrixLogger, HistoryFrame, LearningCurves
+from kerasx._callbacks_lr import LRFinder, OneCycle, one_cycle_schedule
 
 __all__ = [
     "ConfusionMatrixLogger",
     "HistoryFrame",
+    "LRFinder",
     "LearningCurves",
+    "OneCycle",
+    "one_cycle_schedule",
 ]
