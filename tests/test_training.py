@@ -3,6 +3,7 @@
 TensorFlow-only module (it imports kerasx.training at the top): the JAX run skips it.
 """
 
+import collections
 import contextlib
 import json
 import os
@@ -116,6 +117,25 @@ def test_fit_matches_builtin_fit(case):
     np.testing.assert_allclose(
         builtin.predict(X_val, verbose=0), tape.predict(X_val, verbose=0), rtol=1e-6
     )
+
+
+def _train_step_ops(model):
+    """The operation types, with counts, of ``model.train_step`` traced on weighted batches."""
+    model.optimizer.build(model.trainable_variables)
+    spec = tuple(tf.TensorSpec(shape) for shape in [(16, N_FEATURES), (16,), (16,)])
+    graph = tf.function(model.train_step).get_concrete_function(spec).graph
+    return collections.Counter(op.type for op in graph.get_operations())
+
+
+def test_train_step_graph_has_the_same_operations_as_keras():
+    builtin, tape = _twin_models(kernel_regularizer=keras.regularizers.L2(0.01))
+    for model in (builtin, tape):
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    builtin_ops = _train_step_ops(builtin)
+    assert _train_step_ops(tape) == builtin_ops  # no extra work per step
+    tape.log_gradient_norm = True
+    with_norm = _train_step_ops(tape)
+    assert with_norm - builtin_ops and not builtin_ops - with_norm  # the norm only adds ops
 
 
 def test_mixed_float16_matches_builtin_and_logs_the_unscaled_gradient_norm():
