@@ -83,10 +83,12 @@ def _functional_variant(cls):
         }
         variant = type(cls.__name__, (cls, _FUNCTIONAL), namespace)
         cls._functional_class = variant
-        # Save and load under the same name as `cls` (e.g. "kerasx>TapeModel").
+        # Save under the same registered name as `cls` (e.g. "kerasx>TapeModel"), but load as
+        # `cls`, whose constructor makes functional or subclassed models as the config asks.
         package, _, name = keras.saving.get_registered_name(cls).rpartition(">")
         if package:
             keras.saving.register_keras_serializable(package, name)(variant)
+            keras.saving.register_keras_serializable(package, name)(cls)
         _FUNCTIONAL_VARIANTS[cls] = variant
     return _FUNCTIONAL_VARIANTS[cls]
 
@@ -376,4 +378,4 @@ class TapeModel(keras.Model):
 
 
 # Legacy .h5 files store the bare class name, "TapeModel", not "kerasx>TapeModel".
-keras.saving.get_custom_objects()["TapeModel"] = _functional_variant(TapeModel)
+keras.saving.get_custom_objects()["TapeModel"] = TapeModel

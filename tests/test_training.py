@@ -295,6 +295,7 @@ class TwoLayerNet(TapeModel):
         return self.out(self.hidden(x))
 
 
+@keras.saving.register_keras_serializable(package="kerasx_tests")
 class FrozenStep(TapeModel):
     """Overrides one of the three steps: backward returns zero gradients."""
 
@@ -302,7 +303,7 @@ class FrozenStep(TapeModel):
         return [tf.zeros_like(g) for g in super().backward(tape, loss)]
 
 
-def test_subclassing_works_after_functional_use():
+def test_subclassing_works_after_functional_use(tmp_path):
     _twin_models()  # a functional TapeModel exists in this process
     assert TapeModel.__bases__ == (keras.Model,)
     X, y = binary_data(n=32, n_features=N_FEATURES)
@@ -318,6 +319,8 @@ def test_subclassing_works_after_functional_use():
     frozen.fit(X, y, batch_size=8, epochs=1, verbose=0)
     for after, initial in zip(frozen.get_weights(), before, strict=True):
         np.testing.assert_array_equal(after, initial)
+    loaded = save_and_reload(frozen, tmp_path, formats=("keras",))["keras"]
+    assert type(loaded) is type(frozen) and isinstance(loaded, FrozenStep)
 
 
 def test_from_model_shares_layers_and_weights():
