@@ -18,14 +18,18 @@ key, and checks its arguments with the standard message. Plots are drawn headles
 under every Keras backend.
 """
 
+from kerasx._callbacks_guard import GradientNorm, NaNGuard, TimeLimit
 from kerasx._callbacks_logging import ConfusionMatrixLogger, HistoryFrame, LearningCurves
 from kerasx._callbacks_lr import LRFinder, OneCycle, one_cycle_schedule
 
 __all__ = [
     "ConfusionMatrixLogger",
+    "GradientNorm",
     "HistoryFrame",
     "LRFinder",
     "LearningCurves",
+    "NaNGuard",
     "OneCycle",
+    "TimeLimit",
     "one_cycle_schedule",
 ]

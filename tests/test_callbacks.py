@@ -5,6 +5,7 @@ with ``KERAS_BACKEND=jax``); the others may import TensorFlow inside the test.
 """
 
 import os
+import time
 import warnings
 
 import keras
@@ -201,6 +202,22 @@ class TestConfusionMatrixLogger:
 
 
 INVALID = [
+    (lambda: cb.LRFinder(min_lr=0), "min_lr", "a float > 0"),
+    (lambda: cb.LRFinder(min_lr=1.0, max_lr=0.5), "max_lr", "a float > min_lr=1.0"),
+    (lambda: cb.LRFinder(num_steps=1), "num_steps", "an integer >= 2"),
+    (lambda: cb.LRFinder(beta=1.0), "beta", "a float in \\[0, 1\\)"),
+    (lambda: cb.LRFinder(diverge=1.0), "diverge", "a float in \\(1, inf\\]"),
+    (lambda: cb.OneCycle(max_lr=-1), "max_lr", "a float > 0"),
+    (lambda: cb.OneCycle(0.1, pct_start=1.0), "pct_start", "a float in \\(0, 1\\)"),
+    (lambda: cb.OneCycle(0.1, anneal="exp"), "anneal", "one of"),
+    (lambda: cb.OneCycle(0.1, total_steps=1), "total_steps", "an integer >= 2"),
+    (lambda: cb.OneCycle(0.1, max_momentum=0.5), "max_momentum", "a float >= base_momentum"),
+    (lambda: cb.TimeLimit(0), "seconds", "a float > 0"),
+    (lambda: cb.TimeLimit(1, mode="best"), "mode", "one of"),
+    (lambda: cb.NaNGuard(snapshot_every=0), "snapshot_every", "an integer >= 1"),
+    (lambda: cb.GradientNorm(probe_data=3), "probe_data", "an \\(x, y\\) pair"),
+    (lambda: cb.GradientNorm(probe_data=(1,)), "probe_data", "an \\(x, y\\) or"),
+    (lambda: cb.GradientNorm(name=""), "name", "a non-empty str"),
     (lambda: cb.LearningCurves(3), "path", "a file path"),
     (lambda: cb.LearningCurves("a.png", mode="up"), "mode", "one of"),
     (lambda: cb.LearningCurves("a.png", dpi=0), "dpi", "an integer >= 1"),
@@ -438,6 +455,7 @@ class TestOneCycle:
         assert model.optimizer.beta_1 == 0.9
         assert len(model.optimizer.variables) == 2 + 2 * len(model.trainable_variables)
 
+    @pytest.mark.filterwarnings("ignore:Your input ran out of data")
     def test_needs_a_known_length(self):
         if keras.backend.backend() != "tensorflow":
             pytest.skip("tf.data input")
@@ -454,3 +472,222 @@ class TestOneCycle:
         model.fit(data, epochs=1, shuffle=False, verbose=0, callbacks=[cycle, recorder])
         # Keras begins a 5th batch before it finds the end of data of unknown length.
         np.testing.assert_allclose(recorder.lrs[:4], numpy_one_cycle(4, 0.1)[0], rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- TimeLimit
+
+
+class Clock(keras.callbacks.Callback):
+    """Sleeps ``pause`` seconds in each batch; records the time at each batch end."""
+
+    def __init__(self, pause):
+        super().__init__()
+        self.pause = pause
+        self.ends = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        time.sleep(self.pause)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+class EpochWeights(keras.callbacks.Callback):
+    """Records the logs and the weights at each epoch end."""
+
+    def __init__(self):
+        super().__init__()
+        self.logs, self.weights = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.logs.append(dict(logs))
+        self.weights.append([np.array(w) for w in self.model.get_weights()])
+
+
+@agnostic
+class TestTimeLimit:
+    def test_stops_within_one_batch_of_the_limit(self):
+        X, y = binary_data(n=64)
+        model = small_model()
+        model.fit(X, y, batch_size=4, epochs=1, verbose=0)  # trace the step before timing
+        clock, limit = Clock(0.02), cb.TimeLimit(seconds=0.25)
+        model.fit(X, y, batch_size=4, epochs=20, verbose=0, callbacks=[clock, limit])
+        elapsed = np.asarray(clock.ends) - limit.start_time
+        assert elapsed[-1] >= 0.25 > elapsed[-2]  # the first batch past the limit is the last
+        assert len(elapsed) < 20 * 16
+        epoch, batch = limit.stopped_at
+        assert epoch * 16 + batch + 1 == len(elapsed)
+
+    def test_restores_best_weights_of_completed_epochs(self):
+        X, y = binary_data(n=32)
+        model = small_model(lr=0.5)
+        model.fit(X, y, batch_size=4, epochs=1, verbose=0)  # trace the step before timing
+        clock, record = Clock(0.01), EpochWeights()
+        limit = cb.TimeLimit(seconds=0.3, restore_best_weights=True, monitor="loss")
+        model.fit(X, y, batch_size=4, epochs=50, verbose=0, callbacks=[clock, record, limit])
+        assert limit.stopped_at is not None
+        complete = record.logs[:-1]  # the last epoch was cut by the limit
+        best = int(np.argmin([logs["loss"] for logs in complete]))
+        for got, expected in zip(model.get_weights(), record.weights[best], strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+    def test_missing_monitor_warns(self):
+        X, y = binary_data(n=16)
+        model = small_model()
+        limit = cb.TimeLimit(seconds=100, restore_best_weights=True)
+        with pytest.warns(UserWarning, match="'val_loss' is not in the logs"):
+            model.fit(X, y, epochs=1, verbose=0, callbacks=[limit])
+        assert limit.stopped_at is None
+
+
+# --------------------------------------------------------------------------- NaNGuard
+
+
+class BatchWeights(keras.callbacks.Callback):
+    """Records the weights before each batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.before = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.before.append([np.array(w) for w in self.model.get_weights()])
+
+
+def assert_weights_equal(model, expected):
+    got = model.get_weights()
+    assert all(np.isfinite(w).all() for w in got)
+    for left, right in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(left, right)
+
+
+@agnostic
+class TestNaNGuard:
+    def test_nan_loss_batch_restores_the_weights_before_it(self):
+        X, y = binary_data(n=64)
+        X[40] = np.inf  # batch 5 of 8 rows gives a NaN loss (and NaN gradients)
+        model = small_model(optimizer="adam")
+        record, guard = BatchWeights(), cb.NaNGuard()
+        history = model.fit(
+            X, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[record, guard]
+        )
+        assert guard.bad_batch == {"epoch": 0, "batch": 5, "reason": "loss"}
+        assert guard.restored_step == 5 and len(record.before) == 6
+        assert len(history.history["loss"]) == 1
+        assert_weights_equal(model, record.before[5])
+        assert all(
+            np.isfinite(keras.ops.convert_to_numpy(keras.ops.copy(v))).all()
+            for v in model.optimizer.variables
+        )
+
+    def test_nan_gradient_with_finite_loss_is_caught_one_batch_later(self):
+        # sqrt(|Wx|) at Wx = 0 has a finite value but an infinite derivative: the row of zeros
+        # in batch 2 leaves the loss finite and the weights NaN; batch 3's loss is NaN.
+        X, y = binary_data(n=48)
+        X[20] = 0.0
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(3, use_bias=False),
+                keras.layers.Lambda(lambda t: keras.ops.sqrt(keras.ops.abs(t))),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(optimizer="sgd", loss="binary_crossentropy")
+        record, guard = BatchWeights(), cb.NaNGuard()
+        model.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[record, guard])
+        assert not all(np.isfinite(w).all() for w in record.before[3])  # NaN after batch 2
+        assert guard.bad_batch["batch"] == 3 and guard.restored_step == 2
+        assert_weights_equal(model, record.before[2])
+
+    def test_snapshot_every_and_clean_run(self):
+        X, y = binary_data(n=64)
+        X[50] = np.nan  # batch 6
+        model = small_model()
+        record, guard = BatchWeights(), cb.NaNGuard(snapshot_every=4)
+        model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[record, guard])
+        assert guard.restored_step == 4
+        assert_weights_equal(model, record.before[4])
+        X[50] = 0.0
+        model.fit(X, y, batch_size=8, epochs=2, verbose=0, callbacks=[guard])
+        assert guard.bad_batch is None and guard.restored_step is None
+
+    def test_tf_data(self):
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("tf.data input")
+        X, y = binary_data(n=32)
+        X[17] = np.nan
+        model = small_model()
+        record, guard = BatchWeights(), cb.NaNGuard()
+        model.fit(
+            tf_dataset(X, y, 8), epochs=2, shuffle=False, verbose=0, callbacks=[record, guard]
+        )
+        assert guard.bad_batch == {"epoch": 0, "batch": 2, "reason": "loss"}
+        assert_weights_equal(model, record.before[2])
+
+
+# --------------------------------------------------------------------------- GradientNorm
+
+
+def tape_norm(model, x, y):
+    """The global gradient norm of the mean binary cross-entropy, with tf.GradientTape."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        p = model(x, training=False)
+        loss = tf.reduce_mean(keras.losses.binary_crossentropy(tf.reshape(y, (-1, 1)), p))
+    gradients = tape.gradient(loss, model.trainable_variables)
+    return float(np.sqrt(sum(np.sum(np.square(g.numpy())) for g in gradients)))
+
+
+class TestGradientNorm:
+    def test_probe_norm_equals_gradient_tape(self):
+        X, y = binary_data(n=64)
+        probe = (X[:16], y[:16])
+        model = small_model()
+        norms = cb.GradientNorm(probe_data=probe)
+        record = EpochWeights()
+        history = model.fit(X, y, batch_size=16, epochs=3, verbose=0, callbacks=[norms, record])
+        assert history.history["gradient_norm"] == norms.epoch_norms
+        for epoch, weights in enumerate(record.weights):
+            model.set_weights(weights)
+            expected = tape_norm(model, *probe)
+            np.testing.assert_allclose(norms.epoch_norms[epoch], expected, rtol=1e-5)
+
+    def test_probe_from_tf_data_per_batch(self):
+        X, y = binary_data(n=32)
+        model = small_model(lr=0.0)  # weights stay put: every probe sees the same gradient
+        norms = cb.GradientNorm(probe_data=tf_dataset(X, y, 8), per_batch=True)
+        model.fit(tf_dataset(X, y, 8), epochs=1, shuffle=False, verbose=0, callbacks=[norms])
+        expected = tape_norm(model, X[:8], y[:8])
+        np.testing.assert_allclose(norms.batch_norms, [expected] * 4, rtol=1e-5)
+
+    def test_tape_model_mean_of_batch_norms(self):
+        from kerasx.training import TapeModel
+
+        X, y = binary_data(n=32)
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((4,))
+        hidden = keras.layers.Dense(3, activation="tanh")(inputs)
+        model = TapeModel(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden))
+        model.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+        model.fit(X, y, batch_size=8, epochs=1, verbose=0)  # train function built without norms
+        norms = cb.GradientNorm(per_batch=True)
+        history = model.fit(
+            X, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[norms]
+        )
+        batches = [tape_norm(model, X[i : i + 8], y[i : i + 8]) for i in range(0, 32, 8)]
+        np.testing.assert_allclose(norms.batch_norms, batches * 2, rtol=1e-5)
+        np.testing.assert_allclose(
+            history.history["gradient_norm"], [np.mean(batches)] * 2, rtol=1e-5
+        )
+        assert model.log_gradient_norm is False
+        assert "gradient_norm" not in model.fit(X, y, epochs=1, verbose=0).history
+
+    def test_without_probe_or_tape_model_warns(self):
+        X, y = binary_data(n=16)
+        model = small_model()
+        with pytest.warns(UserWarning, match="no probe_data"):
+            history = model.fit(X, y, epochs=1, verbose=0, callbacks=[cb.GradientNorm()])
+        assert "gradient_norm" not in history.history
