@@ -1,0 +1,138 @@
+"""Is loading ever the bottleneck of ``kerasx malaria``, and what does the default XLA buy?
+
+Two measurements on the shared malaria cell images (or ``--data synthetic``), side by side:
+
+* **Loading** — images/s of :func:`kerasx.data.load_malaria` at 100×100: *cold* (every PNG
+  decoded and resized, into an empty cache folder) and *cached* (the same call again, read from
+  the ``.npy`` cache).
+* **Training** — samples/s of ``fit`` for the course's MLP (Flatten → 300 → 100 → 50 → 1, Adam,
+  binary cross-entropy), at the same batch size:
+
+  - ``course``: the course's plain Keras code (``Sequential``, ``compile("adam",
+    "binary_crossentropy", metrics=["accuracy"])``, Keras's own ``jit_compile="auto"``, which is
+    off on CPU);
+  - ``default``: :func:`kerasx.recipes.malaria_mlp` as ``kerasx malaria`` builds it (XLA on,
+    input standardization, accuracy + Sensitivity + Specificity + MCC);
+  - ``default, accuracy only``: the same with ``metrics=["accuracy"]``, to show the metrics' cost.
+
+  Each model trains one warm-up epoch (tracing, XLA compilation), then ``--epochs`` timed epochs,
+  interleaved round by round so that machine load hits every model alike; the median epoch is
+  reported.
+
+Targets (issue 6): cached loading ≥ 10× the training rate, and ``default`` ≥ 1.4× ``course``.
+
+Usage::
+
+    python benchmarks/bench_malaria_pipeline.py             # folder, batch 32 and 128, 3 epochs
+    python benchmarks/bench_malaria_pipeline.py --quick     # 1,000 rows, batch 128, 2 epochs
+    python benchmarks/bench_malaria_pipeline.py --data synthetic --batch-sizes 32
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+import keras
+import numpy as np
+
+from kerasx.data import load_malaria
+from kerasx.recipes import malaria_mlp
+
+SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
+DEFAULT_DATA = os.path.abspath(os.path.join(SHARED, "malaria_cells"))
+
+
+def loading_rates(source, image_size, fraction):
+    """Images/s of load_malaria, cold (decode into an empty cache) then cached."""
+    rates = {}
+    with tempfile.TemporaryDirectory() as cache:
+        for label in ("cold", "cached"):
+            start = time.perf_counter()
+            (X_train, _), (X_test, _) = load_malaria(
+                source, image_size=image_size, fraction=fraction, cache_dir=cache, flatten=False
+            )
+            rates[label] = (len(X_train) + len(X_test)) / (time.perf_counter() - start)
+    return rates, X_train
+
+
+def course_model(input_shape):
+    """The course's code, verbatim in spirit: plain Sequential, default compile."""
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Flatten(),
+            keras.layers.Dense(300, activation="relu", name="my_dense_layer"),
+            keras.layers.Dense(100, activation="relu"),
+            keras.layers.Dense(50, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self.start
+
+
+def training_rates(X, y, batch_size, epochs):
+    """Median samples/s of one epoch for each model, timed round-robin after a warm-up."""
+    keras.utils.set_random_seed(0)
+    models = {
+        "course": course_model(X.shape[1:]),
+        "default": malaria_mlp(X.shape[1:], learning_rate=1e-4, standardize=X),
+        "default, accuracy only": malaria_mlp(
+            X.shape[1:], learning_rate=1e-4, standardize=X, metrics=["accuracy"]
+        ),
+    }
+    timer = _EpochTimer()
+    seconds = {name: [] for name in models}
+    for round_ in range(epochs + 1):
+        for name, model in models.items():
+            model.fit(X, y, batch_size=batch_size, epochs=1, verbose=0, callbacks=[timer])
+            if round_ > 0:  # round 0 traces and compiles
+                seconds[name].append(timer.seconds)
+    return {name: len(X) / statistics.median(times) for name, times in seconds.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 rows, batch 128, 2 epochs")
+    parser.add_argument("--data", default=None, help=f"folder or synthetic (default: {SHARED})")
+    parser.add_argument("--image-size", type=int, default=100)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="timed epochs per model")
+    args = parser.parse_args(argv)
+    source = args.data or (DEFAULT_DATA if os.path.isdir(DEFAULT_DATA) else "synthetic")
+    batch_sizes = args.batch_sizes or ([128] if args.quick else [32, 128])
+    epochs = args.epochs or (2 if args.quick else 3)
+
+    load, X = loading_rates(source, args.image_size, 0.2 if args.quick else None)
+    rows = 1000 if args.quick else 2000
+    X = np.resize(X, (rows, *X.shape[1:]))  # repeats the images when the split has fewer
+    y = (np.arange(len(X)) % 2).astype("float32")
+    print(f"kerasx malaria pipeline on {source} at {args.image_size}x{args.image_size}")
+    print(f"load_malaria  cold   {load['cold']:10,.0f} images/s")
+    print(f"load_malaria  cached {load['cached']:10,.0f} images/s")
+    for batch_size in batch_sizes:
+        rates = training_rates(X, y, batch_size, epochs)
+        print(f"\ntraining, batch {batch_size}, {len(X)} rows, median of {epochs} epoch(s):")
+        for name, rate in rates.items():
+            print(f"  {name:<24}{rate:10,.0f} samples/s  ({rate / rates['course']:.2f}x course)")
+        slowest = min(rates.values())
+        verdict = "ok" if load["cached"] >= 10 * slowest else "BELOW TARGET"
+        print(f"  cached loading / slowest training: {load['cached'] / slowest:.0f}x ({verdict})")
+        speedup = rates["default"] / rates["course"]
+        verdict = "ok" if speedup >= 1.4 else "BELOW TARGET"
+        print(f"  default / course: {speedup:.2f}x (target >= 1.4x: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
