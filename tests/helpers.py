@@ -64,3 +64,23 @@ def binary_data(n=64, n_features=4, seed=0):
     logits = X @ rng.standard_normal(n_features)
     y = (rng.random(n) < 1 / (1 + np.exp(-logits))).astype("float32")
     return X, y
+
+
+def to_numpy(x):
+    """A backend tensor (or array-like) as a float64 NumPy array."""
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
+
+
+def gradient(fn, x):
+    """d fn(x) / dx for a scalar-valued ``fn``, under the active backend."""
+    x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return np.asarray(jax.grad(fn)(x))
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    return tape.gradient(value, x).numpy()

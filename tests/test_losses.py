@@ -3,7 +3,14 @@
 import keras
 import numpy as np
 import pytest
-from helpers import assert_config_roundtrip, binary_data, model_with, save_and_reload
+from helpers import (
+    assert_config_roundtrip,
+    binary_data,
+    gradient,
+    model_with,
+    save_and_reload,
+    to_numpy,
+)
 from sklearn.metrics import cohen_kappa_score, fbeta_score
 
 from kerasx import losses as kl
@@ -76,25 +83,6 @@ def np_weighted_kappa(labels, p, weights, epsilon, sample_weight=None):
     disagreement = np.abs(j - k) if weights == "linear" else (j - k) ** 2
     ratio = (disagreement * observed).sum() / (disagreement * expected).sum()
     return np.log(ratio + epsilon)
-
-
-def to_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
-
-
-def gradient(fn, x):
-    """d fn(x) / dx for a scalar-valued ``fn``, under the active backend."""
-    x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return np.asarray(jax.grad(fn)(x))
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        value = fn(x)
-    return tape.gradient(value, x).numpy()
 
 
 # ---------------------------------------------------------------- data

@@ -3,28 +3,16 @@
 import keras
 import numpy as np
 import pytest
-from helpers import assert_config_roundtrip, binary_data, model_with, save_and_reload
+from helpers import (
+    assert_config_roundtrip,
+    binary_data,
+    gradient,
+    model_with,
+    save_and_reload,
+    to_numpy,
+)
 
 from kerasx.regularizers import ElasticNet, GroupLasso
-
-
-def to_numpy(x):
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype="float64")
-
-
-def gradient(fn, x):
-    """d fn(x) / dx for a scalar-valued ``fn``, under the active backend."""
-    x = keras.ops.convert_to_tensor(np.asarray(x, dtype="float32"))
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return np.asarray(jax.grad(fn)(x))
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        value = fn(x)
-    return tape.gradient(value, x).numpy()
 
 
 def np_elastic_net(w, alpha, l1_ratio):
