@@ -68,8 +68,8 @@ def time_fit(model, X, y, batch_size, epochs):
 def benchmark(X, y, *, jit_compile, batch_size, epochs, repeats):
     """Samples/s of each model over ``repeats`` alternating runs: {name: [(wall, cpu), ...]}."""
     models = compiled_models(jit_compile)
-    for model in models.values():  # warm-up: tracing and (XLA) compilation
-        model.fit(X[: 2 * batch_size], y[: 2 * batch_size], batch_size=batch_size, verbose=0)
+    for model in models.values():  # warm-up: tracing and (XLA) compilation, last batch too
+        model.fit(X, y, batch_size=batch_size, shuffle=False, verbose=0)
     runs = {name: [] for name in models}
     names = list(models)
     for repeat in range(repeats):
