@@ -22,8 +22,9 @@ def add_arguments(parser):
     parser.add_argument(
         "--max-trials",
         type=int,
-        default=10,
-        help="trials to run (RandomizedSearchCV candidates for sklearn; a cap for hyperband)",
+        default=None,
+        help="trials to run (default 10; RandomizedSearchCV candidates for sklearn); for "
+        "hyperband a cap on its bracket schedule (default: none)",
     )
     parser.add_argument(
         "--epochs", type=int, default=10, help="epochs per trial (max for hyperband)"

@@ -286,7 +286,7 @@ def tune(
     out,
     tuner="hyperband",
     hypermodel=None,
-    max_trials=10,
+    max_trials=None,
     epochs=10,
     objective="val_accuracy",
     validation_split=0.2,
@@ -317,7 +317,8 @@ def tune(
             candidates, ``cv``-fold accuracy).
         hypermodel: an :class:`MLPHyperModel`; :func:`malaria_search_space` by default. The
             sklearn path searches its :meth:`MLPHyperModel.param_distributions`.
-        max_trials: number of trials (candidates for ``"sklearn"``; a cap for Hyperband).
+        max_trials: number of trials (candidates for ``"sklearn"``); None for 10, or for
+            Hyperband its full bracket schedule (a number caps it).
         epochs: epochs per trial (Hyperband's ``max_epochs``).
         objective: KerasTuner objective; for ``"sklearn"`` it must be ``"val_accuracy"`` (the
             cross-validated accuracy).
@@ -352,8 +353,13 @@ def tune(
     if tuner == "sklearn":
         check_one_of("objective", objective, ("val_accuracy",))
         check_one_of("wrapper", wrapper, ("scikeras", "keras"))
-    check_int("max_trials", max_trials, minimum=1)
+    if max_trials is None and tuner != "hyperband":
+        max_trials = 10
+    if max_trials is not None:
+        check_int("max_trials", max_trials, minimum=1)
     check_int("epochs", epochs, minimum=1)
+    if tuner == "sklearn" and _is_distributed():
+        raise invalid_value("tuner", "a KerasTuner tuner in distributed mode", tuner)
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
     config = {"tuner": tuner, "seed": seed, "epochs": epochs, "objective": str(objective)}
@@ -395,8 +401,11 @@ def _tune_keras_tuner(X, y, settings):
         seed=settings["seed"],
         on_trial_done=on_trial_done,
     )
-    done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
-    _progress(progress, f"{settings['tuner']} search in {out}: {done} finished trial(s) reused")
+    if _is_worker():  # the chief's oracle holds the trials
+        _progress(progress, f"{settings['tuner']} worker {tuner.tuner_id} in {out}")
+    else:
+        done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
+        _progress(progress, f"{settings['tuner']} search in {out}: {done} finished trial(s) reused")
     tuner.search(
         X,
         y,
