@@ -60,11 +60,11 @@ def fit_variant(name, kwargs, data, epochs, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="25 epochs instead of 200")
+    parser.add_argument("--quick", action="store_true", help="15 epochs instead of 200")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    epochs = args.epochs or (25 if args.quick else 200)
+    epochs = args.epochs or (15 if args.quick else 200)
     data = simulate(args.seed)
 
     print(f"MLP 30 -> 64 -> 64 -> 1 on 300 rows (2 real inputs, 28 noise), up to {epochs} epochs")

@@ -27,7 +27,7 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help="tfds (default), a folder, or synthetic")
     parser.add_argument("--image-size", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--out", default="malaria_run")
+    parser.add_argument("--out", default="runs/malaria")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     source = args.data or ("synthetic" if args.quick else "tfds")

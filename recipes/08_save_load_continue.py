@@ -30,7 +30,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="synthetic 16 x 16 images")
     parser.add_argument("--data", default=None, help="synthetic (default), a folder, or tfds")
     parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--out", default="saved_models")
+    parser.add_argument("--out", default="runs/saved_models")
     args = parser.parse_args(argv)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes: 4 models
     size = 16 if args.quick else 100

@@ -74,6 +74,7 @@ def test_history_and_summary(synthetic_run):
     history = pd.read_csv(out / "history.csv")
     assert len(history) == report["epochs_run"] <= 3
     assert {"loss", "val_loss", "accuracy", "val_sensitivity", "val_mcc"} <= set(history.columns)
+    assert set(history["data"]) == {"SYNTHETIC"}
     summary = (out / "summary.txt").read_text()
     assert "SYNTHETIC" in summary and "my_dense_layer" in summary
     hand = (8 * 8 * 3 + 1) * 300 + 301 * 100 + 101 * 50 + 51

@@ -14,7 +14,6 @@ Names are imported on first use, so ``kerasx --help`` does not load Keras.
 import importlib
 
 _EXPORTS = {
-    "DEFAULT_METRICS": "_models",
     "load_trained_model": "_saving",
     "logistic_baseline": "_analysis",
     "logistic_regression": "_models",

@@ -117,7 +117,10 @@ def _train_mlp(data, settings, out, seed):
         verbose=settings["verbose"],
     )
     elapsed = time.perf_counter() - start
-    frame.to_csv(os.path.join(out, "history.csv"))
+    history_table = frame.frame
+    if settings["synthetic"]:
+        history_table.insert(0, "data", "SYNTHETIC")  # every output says so
+    history_table.to_csv(os.path.join(out, "history.csv"), index=False)
     best_epoch = int(np.argmin(history.history["val_loss"]))
     return model, elapsed, {"epochs_run": len(history.history["loss"]), "best_epoch": best_epoch}
 
@@ -196,7 +199,7 @@ def _save_models(model, out):
 def run_malaria(
     source="tfds",
     *,
-    out="malaria_run",
+    out="runs/malaria",
     fraction=None,
     image_size=100,
     seed=0,
@@ -269,6 +272,7 @@ def run_malaria(
         "standardize": standardize,
         "validation_split": validation_split,
         "verbose": verbose,
+        "synthetic": synthetic,
     }
     _progress(f"training the MLP (up to {epochs} epochs, early stopping patience {patience})")
     model, mlp_time, run_info = _train_mlp(data, settings, out, seed)
@@ -305,7 +309,8 @@ def run_malaria(
             "n_test": len(y_test),
             "split_seed": split_seed,
         },
-        "settings": {k: v for k, v in settings.items() if k != "verbose"} | {"seed": seed},
+        "settings": {k: v for k, v in settings.items() if k not in ("verbose", "synthetic")}
+        | {"seed": seed},
         **run_info,
         **results,
     }
@@ -354,7 +359,9 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
     parser.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"])
     parser.add_argument("--patience", type=_positive_int, default=DEFAULTS["patience"])
-    parser.add_argument("--out", default="malaria_run", help="output folder")
+    parser.add_argument(
+        "--out", default="runs/malaria", help="output folder (default: runs/malaria)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and weights")
 
 

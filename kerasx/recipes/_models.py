@@ -10,15 +10,11 @@ import numpy as np
 from kerasx._validation import check_in_range, check_int, check_non_negative, check_positive
 
 __all__ = [
-    "DEFAULT_METRICS",
     "logistic_regression",
     "malaria_mlp",
     "mlp",
     "softmax_regression",
 ]
-
-#: What ``metrics="default"`` means for :func:`malaria_mlp`.
-DEFAULT_METRICS = ("accuracy", "Sensitivity", "Specificity", "MatthewsCorrelation")
 
 
 def _optimizer(name, learning_rate):
