@@ -40,6 +40,12 @@ def add_arguments(parser):
         help="output folder: trials.csv, best_model.keras, best.json; rerun to resume",
     )
     parser.add_argument("--overwrite", action="store_true", help="start afresh in --out")
+    parser.add_argument(
+        "--trials-per-process",
+        type=int,
+        default=None,
+        help="run the search as a chain of processes of N trials each, so memory stays flat",
+    )
 
 
 def demo_data(n_samples=600, n_features=20, seed=0):
@@ -84,5 +90,6 @@ def run(args):
         X_test=X_test,
         y_test=y_test,
         overwrite=args.overwrite,
+        trials_per_process=args.trials_per_process,
     )
     return 0

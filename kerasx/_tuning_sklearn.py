@@ -5,6 +5,7 @@ Private module; the public names are re-exported by :mod:`kerasx.tuning`.
 
 import copy
 import numbers
+import resource
 import time
 
 import keras
@@ -26,6 +27,7 @@ __all__ = [
     "WRAPPERS",
     "course_param_distributions",
     "make_estimator",
+    "peak_rss_mb",
     "plain_params",
     "randomized_search",
     "refit_best",
@@ -295,7 +297,8 @@ def resumable_search(
     Args:
         done_ids: trial ids (``"000"``, ``"001"``…) to skip.
         on_trial_done: ``callable(row)`` called after each new candidate with its row
-            (``trial_id``, ``status``, the parameters, ``score``, ``score_std``, ``seconds``).
+            (``trial_id``, ``status``, the parameters, ``score``, ``score_std``, ``seconds``,
+            ``peak_rss_mb``).
 
     Returns:
         The list of candidate parameter dicts, indexed by trial id.
@@ -317,6 +320,7 @@ def resumable_search(
         row = {"trial_id": trial_id, "status": "COMPLETED", **plain_params(params)}
         row.update(score=float(np.mean(scores)), score_std=float(np.std(scores)))
         row["seconds"] = time.perf_counter() - started
+        row["peak_rss_mb"] = peak_rss_mb()
         if on_trial_done is not None:
             on_trial_done(row)
     return candidates
@@ -327,6 +331,11 @@ def refit_best(X, y, params, *, wrapper, epochs, batch_size, seed):
     keras.utils.set_random_seed(seed)
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size)
     return estimator.set_params(**params).fit(X, y)
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def plain_params(params):

@@ -108,8 +108,8 @@ def build_mlp(
     A plain build function: give it to scikeras (``KerasClassifier(model=build_mlp, ...)``, which
     passes ``meta``) or to ``keras.wrappers.SKLearnClassifier(model=build_mlp)`` (which passes
     ``X`` and ``y``); the input shape and the output layer are then inferred from the data.
-    Each call starts from a clean Keras session (``keras.backend.clear_session()``) so that a
-    search does not pile up the state of earlier trials.
+    Each call starts from a clean Keras session (``keras.backend.clear_session()``): Keras's
+    global state (layer names, uids) does not pile up across the trials of a search.
 
     Layers: ``Input`` → ``Flatten`` (only for inputs with more than one axis) →
     ``n_hidden`` × [``Dense(n_neurons, activation, kernel_regularizer=L2(l2))`` named
