@@ -303,6 +303,8 @@ class TestValidation:
             tune(X, y, out=tmp_path / "b", tuner="grid", progress=False)
         with pytest.raises(ValueError, match="argument `objective`"):
             tune(X, y, out=tmp_path / "c", tuner="sklearn", objective="loss", progress=False)
+        with pytest.raises(ValueError, match="argument `trials_per_process`"):
+            tune(X, y, out=tmp_path / "d", tuner="random", trials_per_process=0, progress=False)
 
     @pytest.mark.parametrize(
         ("kwargs", "match"),
@@ -479,9 +481,11 @@ class TestTune:
 
 def test_cli_parses_tune_options():
     args = build_parser().parse_args(
-        ["tune", "--data", "synthetic", "--tuner", "sklearn", "--max-trials", "3", "--out", "d"]
-    )
+        ["tune", "--data", "synthetic", "--tuner", "sklearn", "--max-trials", "3", "--out", "d",
+         "--trials-per-process", "2"]
+    )  # fmt: skip
     assert (args.data, args.tuner, args.max_trials, args.out) == ("synthetic", "sklearn", 3, "d")
+    assert args.trials_per_process == 2 and build_parser().parse_args(["tune"]).max_trials is None
     assert args.run.__module__ == "kerasx._tuning_cli"
 
 
