@@ -215,6 +215,7 @@ INVALID = [
     (lambda: cb.TimeLimit(0), "seconds", "a float > 0"),
     (lambda: cb.TimeLimit(1, mode="best"), "mode", "one of"),
     (lambda: cb.NaNGuard(snapshot_every=0), "snapshot_every", "an integer >= 1"),
+    (lambda: cb.NaNGuard(method="restore"), "method", "one of"),
     (lambda: cb.GradientNorm(probe_data=3), "probe_data", "an \\(x, y\\) pair"),
     (lambda: cb.GradientNorm(probe_data=(1,)), "probe_data", "an \\(x, y\\) or"),
     (lambda: cb.GradientNorm(name=""), "name", "a non-empty str"),
@@ -561,17 +562,24 @@ def assert_weights_equal(model, expected):
         np.testing.assert_array_equal(left, right)
 
 
-@agnostic
+METHODS = [
+    pytest.param("snapshot", marks=agnostic),
+    pytest.param("skip"),  # the in-graph guard: TensorFlow only
+]
+
+
 class TestNaNGuard:
-    def test_nan_loss_batch_restores_the_weights_before_it(self):
+    @pytest.mark.parametrize("method", METHODS)
+    def test_nan_loss_batch_leaves_the_weights_before_it(self, method):
         X, y = binary_data(n=64)
         X[40] = np.inf  # batch 5 of 8 rows gives a NaN loss (and NaN gradients)
         model = small_model(optimizer="adam")
-        record, guard = BatchWeights(), cb.NaNGuard()
+        record, guard = BatchWeights(), cb.NaNGuard(method=method)
         history = model.fit(
             X, y, batch_size=8, epochs=3, shuffle=False, verbose=0, callbacks=[record, guard]
         )
-        assert guard.bad_batch == {"epoch": 0, "batch": 5, "reason": "loss"}
+        assert guard.method_ == method
+        assert guard.bad_batch["epoch"] == 0 and guard.bad_batch["batch"] == 5
         assert guard.restored_step == 5 and len(record.before) == 6
         assert len(history.history["loss"]) == 1
         assert_weights_equal(model, record.before[5])
@@ -580,9 +588,12 @@ class TestNaNGuard:
             for v in model.optimizer.variables
         )
 
-    def test_nan_gradient_with_finite_loss_is_caught_one_batch_later(self):
+    @pytest.mark.parametrize("method", METHODS)
+    def test_nan_gradient_with_finite_loss(self, method):
         # sqrt(|Wx|) at Wx = 0 has a finite value but an infinite derivative: the row of zeros
-        # in batch 2 leaves the loss finite and the weights NaN; batch 3's loss is NaN.
+        # in batch 2 gives a finite loss and NaN gradients. The snapshot method sees it one
+        # batch later (batch 3's loss is NaN) and goes back two buffers; the in-graph guard
+        # skips batch 2's step itself.
         X, y = binary_data(n=48)
         X[20] = 0.0
         keras.utils.set_random_seed(0)
@@ -595,17 +606,22 @@ class TestNaNGuard:
             ]
         )
         model.compile(optimizer="sgd", loss="binary_crossentropy")
-        record, guard = BatchWeights(), cb.NaNGuard()
+        record, guard = BatchWeights(), cb.NaNGuard(method=method)
         model.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[record, guard])
-        assert not all(np.isfinite(w).all() for w in record.before[3])  # NaN after batch 2
-        assert guard.bad_batch["batch"] == 3 and guard.restored_step == 2
+        if method == "snapshot":
+            assert not all(np.isfinite(w).all() for w in record.before[3])  # NaN after batch 2
+            assert guard.bad_batch["batch"] == 3
+        else:
+            assert guard.bad_batch == {"epoch": 0, "batch": 2, "reason": "gradient"}
+        assert guard.restored_step == 2
         assert_weights_equal(model, record.before[2])
 
+    @agnostic
     def test_snapshot_every_and_clean_run(self):
         X, y = binary_data(n=64)
         X[50] = np.nan  # batch 6
         model = small_model()
-        record, guard = BatchWeights(), cb.NaNGuard(snapshot_every=4)
+        record, guard = BatchWeights(), cb.NaNGuard(method="snapshot", snapshot_every=4)
         model.fit(X, y, batch_size=8, epochs=1, shuffle=False, verbose=0, callbacks=[record, guard])
         assert guard.restored_step == 4
         assert_weights_equal(model, record.before[4])
@@ -613,9 +629,30 @@ class TestNaNGuard:
         model.fit(X, y, batch_size=8, epochs=2, verbose=0, callbacks=[guard])
         assert guard.bad_batch is None and guard.restored_step is None
 
+    def test_skip_restores_batch_norm_statistics_and_the_optimizer(self):
+        # The forward pass of a NaN batch poisons batch-norm's moving statistics (not trained
+        # by the optimizer): the guard copies those per batch and puts them back.
+        X, y = binary_data(n=32)
+        X[17] = np.nan
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(3),
+                keras.layers.BatchNormalization(),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ]
+        )
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        record, guard = BatchWeights(), cb.NaNGuard()
+        model.fit(X, y, batch_size=8, epochs=2, shuffle=False, verbose=0, callbacks=[record, guard])
+        assert guard.method_ == "skip" and guard.bad_batch["batch"] == 2
+        assert_weights_equal(model, record.before[2])
+        assert int(keras.ops.convert_to_numpy(keras.ops.copy(model.optimizer.iterations))) == 2
+        assert "apply" not in vars(model.optimizer)  # the optimizer is itself again
+        model.fit(X[:16], y[:16], epochs=1, verbose=0)  # and trains normally
+
     def test_tf_data(self):
-        if keras.backend.backend() != "tensorflow":
-            pytest.skip("tf.data input")
         X, y = binary_data(n=32)
         X[17] = np.nan
         model = small_model()
@@ -623,7 +660,7 @@ class TestNaNGuard:
         model.fit(
             tf_dataset(X, y, 8), epochs=2, shuffle=False, verbose=0, callbacks=[record, guard]
         )
-        assert guard.bad_batch == {"epoch": 0, "batch": 2, "reason": "loss"}
+        assert guard.bad_batch["batch"] == 2
         assert_weights_equal(model, record.before[2])
 
 
