@@ -11,11 +11,13 @@ key, and checks its arguments with the standard message. Plots are drawn headles
 - :class:`LRFinder`: the learning-rate range test; restores the model afterwards.
 - :class:`OneCycle`: the one-cycle learning-rate and momentum schedule.
 - :class:`TimeLimit`: stops training after a wall-clock budget.
-- :class:`NaNGuard`: stops on a non-finite loss or weight and restores the last finite weights.
+- :class:`NaNGuard`: stops on a non-finite loss, gradient or weight; weights stay finite.
 - :class:`GradientNorm`: logs the global gradient norm.
 
-:class:`GradientNorm`'s probe mode needs TensorFlow (imported only when used); the others run
-under every Keras backend.
+:class:`GradientNorm`'s probe mode and :class:`NaNGuard`'s in-graph step guard need TensorFlow
+(imported only when used; NaNGuard falls back to weight snapshots elsewhere), and
+:class:`OneCycle` cycles momentum only on TensorFlow; everything else runs under every Keras
+backend.
 """
 
 from kerasx._callbacks_guard import GradientNorm, NaNGuard, TimeLimit
