@@ -302,7 +302,9 @@ def run_malaria(
         os.path.join(out, "confusion_matrix.png"),
         y_test.astype(int),
         {"MLP": (mlp_scores > 0.5).astype(int), "logistic": (baseline_scores > 0.5).astype(int)},
-        f"Test set: {description}" if synthetic else "Test set",
+        "Test set: SYNTHETIC data (procedural stand-in, not real cells)"
+        if synthetic
+        else "Test set",
     )
     with open(os.path.join(out, "summary.txt"), "w", encoding="utf-8") as f:
         f.write(_summary_text(model, table, description))
