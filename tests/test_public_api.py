@@ -18,12 +18,7 @@ def test_version_is_a_string():
 
 @pytest.mark.parametrize("name", SUBMODULES)
 def test_submodule_all_names_exist(name):
-    try:
-        module = importlib.import_module(f"kerasx.{name}")
-    except ModuleNotFoundError as error:  # a submodule that has not landed yet
-        if error.name == f"kerasx.{name}":
-            pytest.skip(f"kerasx.{name} is not built yet")
-        raise
+    module = importlib.import_module(f"kerasx.{name}")
     assert getattr(kerasx, name) is module
     assert hasattr(module, "__all__"), f"kerasx.{name} has no __all__"
     missing = [item for item in module.__all__ if not hasattr(module, item)]
