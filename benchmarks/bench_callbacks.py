@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
 import numpy as np
+from _course import compiled_course_mlp
 
 from kerasx import callbacks as cb
 
@@ -74,20 +75,8 @@ def time_hooks(callback, clock, totals):
         setattr(callback, hook, timed)
 
 
-def malaria_mlp(seed=0):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input((100, 100, 3)),
-            keras.layers.Flatten(),
-            keras.layers.Dense(300, activation="relu", name="my_dense_layer"),
-            keras.layers.Dense(100, activation="relu"),
-            keras.layers.Dense(50, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+def malaria_mlp():
+    return compiled_course_mlp()
 
 
 def make_callbacks(names, validation, probe, folder):

@@ -36,6 +36,7 @@ import time
 
 import keras
 import numpy as np
+from _course import compiled_course_mlp
 
 from kerasx.data import load_malaria
 from kerasx.recipes import malaria_mlp
@@ -58,19 +59,8 @@ def loading_rates(source, image_size, fraction):
 
 
 def course_model(input_shape):
-    """The course's code, verbatim in spirit: plain Sequential, default compile."""
-    model = keras.Sequential(
-        [
-            keras.Input(input_shape),
-            keras.layers.Flatten(),
-            keras.layers.Dense(300, activation="relu", name="my_dense_layer"),
-            keras.layers.Dense(100, activation="relu"),
-            keras.layers.Dense(50, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    return model
+    """The course's code, verbatim in spirit: default compile."""
+    return compiled_course_mlp(input_shape)
 
 
 class _EpochTimer(keras.callbacks.Callback):

@@ -29,6 +29,7 @@ import time
 
 import keras
 import numpy as np
+from _course import IMAGE_SHAPE, course_mlp
 
 from kerasx.metrics import (
     BalancedAccuracy,
@@ -40,8 +41,6 @@ from kerasx.metrics import (
     Sensitivity,
     Specificity,
 )
-
-IMAGE_SHAPE = (100, 100, 3)
 
 
 def recipe_metrics():
@@ -63,17 +62,7 @@ def all_metrics():
 
 def malaria_mlp(metrics, jit_compile, seed=0):
     """The course's malaria MLP, compiled with ``metrics``."""
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [
-            keras.Input(IMAGE_SHAPE),
-            keras.layers.Flatten(),
-            keras.layers.Dense(300, activation="relu"),
-            keras.layers.Dense(100, activation="relu"),
-            keras.layers.Dense(50, activation="relu"),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ]
-    )
+    model = course_mlp(IMAGE_SHAPE, seed=seed)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-4),
         loss="binary_crossentropy",

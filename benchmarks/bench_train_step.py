@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 import tensorflow as tf
+from _course import course_mlp
 
 from kerasx.training import TapeModel
 
@@ -35,13 +36,7 @@ N_FEATURES = 100 * 100 * 3
 
 def build_mlp(model_class, seed=0):
     """The course's deep MLP, as ``model_class(inputs, outputs)``."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((N_FEATURES,))
-    x = keras.layers.Dense(300, activation="relu", name="my_dense_layer")(inputs)
-    x = keras.layers.Dense(100, activation="relu")(x)
-    x = keras.layers.Dense(50, activation="relu")(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
-    return model_class(inputs, outputs)
+    return course_mlp((N_FEATURES,), model_class=model_class, seed=seed)
 
 
 def compiled_models(jit_compile):
