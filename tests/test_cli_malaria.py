@@ -175,3 +175,27 @@ def test_real_images(malaria_dir, tmp_path, capsys):
     assert "SYNTHETIC" not in capsys.readouterr().out
     for name in OUTPUT_FILES:
         assert (tmp_path / name).exists(), name
+
+
+def test_a_crash_mid_training_resumes_from_the_last_epoch(tmp_path, monkeypatch):
+    from kerasx.callbacks import HistoryFrame
+    from kerasx.recipes._malaria_job import BACKUP_DIR, run_malaria
+
+    original = HistoryFrame.on_epoch_end
+
+    def crash_after_second_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise RuntimeError("simulated crash")
+
+    settings = dict(out=str(tmp_path), fraction=0.25, image_size=8, epochs=4, patience=10)
+    monkeypatch.setattr(HistoryFrame, "on_epoch_end", crash_after_second_epoch)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_malaria("synthetic", **settings)
+    assert (tmp_path / BACKUP_DIR).is_dir()  # what the two finished epochs left behind
+
+    monkeypatch.setattr(HistoryFrame, "on_epoch_end", original)
+    run_malaria("synthetic", **settings)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert len(history) == 2  # only epochs 3 and 4 ran again
+    assert not (tmp_path / BACKUP_DIR).exists()  # removed after a normal end

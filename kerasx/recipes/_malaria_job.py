@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 __all__ = [
+    "BACKUP_DIR",
     "DEFAULTS",
     "OUTPUT_FILES",
     "add_arguments",
@@ -33,6 +34,9 @@ OUTPUT_FILES = (
     "model.h5",
     "summary.txt",
 )
+
+#: Folder under ``--out`` where training is backed up each epoch until it ends normally.
+BACKUP_DIR = "backup"
 
 _ROWS = (
     ("accuracy", "accuracy"),
@@ -102,6 +106,9 @@ def _train_mlp(data, settings, out, seed):
     )
     frame = HistoryFrame()
     callbacks = [
+        # A crash loses at most the epoch in progress: running the same command again resumes
+        # from the last finished epoch; the backup is deleted when training ends normally.
+        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR)),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=settings["patience"], restore_best_weights=True
         ),
