@@ -205,6 +205,8 @@ class LearningCurves(keras.callbacks.Callback):
         logs = logs or {}
         self._epochs.append(epoch + 1)
         for key, value in logs.items():
+            if np.ndim(value) != 0:  # e.g. a ConfusionMatrix metric's matrix: no curve
+                continue
             values = self._series.setdefault(key, [np.nan] * (len(self._epochs) - 1))
             values.append(float(value))
         for values in self._series.values():
@@ -295,16 +297,24 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
     :attr:`matrices`. With ``path`` the latest matrix is drawn to a PNG each epoch.
 
     Cost: one inference pass over ``validation_data`` per epoch (Keras's own validation pass is
-    not reachable from a callback).
+    not reachable from a callback). To avoid it, compile a
+    :class:`kerasx.metrics.ConfusionMatrix` metric, fit with ``validation_data`` and pass
+    ``from_logs="val_confusion_matrix"``: the matrix Keras's validation pass already computed
+    is then read from the epoch logs, at no cost (the metric's own ``threshold`` applies, and
+    weighted counts stay floats).
 
     Args:
         validation_data: ``(x, y)`` arrays, or an iterable of ``(x, y)`` or ``(x, y, w)``
-            batches such as a ``tf.data.Dataset`` (iterated once per epoch).
+            batches such as a ``tf.data.Dataset`` (iterated once per epoch); ``None`` (and only
+            then) with ``from_logs``.
         path: optional PNG file for the latest matrix.
         threshold: the cut-off for one-output models.
         class_names: optional labels for the PNG axes.
         batch_size: the batch size for array inputs.
         prefix: prefix of the logged keys.
+        from_logs: ``None``, or the key of the epoch logs that holds the matrix (e.g.
+            ``"val_confusion_matrix"``); a missing key, or one that holds no square matrix, warns
+            once and that epoch is skipped.
 
     Example:
 
@@ -320,19 +330,29 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
 
     def __init__(
         self,
-        validation_data,
+        validation_data=None,
         path=None,
         threshold=0.5,
         class_names=None,
         batch_size=256,
         prefix="val_",
+        from_logs=None,
     ):
         super().__init__()
-        is_pair = isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
-        if not is_pair and not hasattr(validation_data, "__iter__"):
-            raise invalid_value(
-                "validation_data", "an (x, y) pair or an iterable of batches", validation_data
-            )
+        if from_logs is not None:
+            if not isinstance(from_logs, str) or not from_logs:
+                raise invalid_value("from_logs", "a non-empty str or None", from_logs)
+            if validation_data is not None:
+                raise invalid_value(
+                    "validation_data", "None when from_logs is given", validation_data
+                )
+        else:
+            is_pair = isinstance(validation_data, (tuple, list)) and len(validation_data) == 2
+            if not is_pair and not hasattr(validation_data, "__iter__"):
+                raise invalid_value(
+                    "validation_data", "an (x, y) pair or an iterable of batches", validation_data
+                )
+        self.from_logs = from_logs
         self.validation_data = validation_data
         self.path = None if path is None else _check_path("path", path)
         self.threshold = float(check_positive("threshold", threshold))
@@ -345,6 +365,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.matrices = []
+        self._warned_missing = False
 
     def _batches(self):
         data = self.validation_data
@@ -367,8 +388,24 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
         )
         return confusion_matrix(y_true, y_pred, num_classes)
 
+    def _logged_matrix(self, logs):
+        """The square matrix under ``from_logs`` in ``logs`` (ints when whole), else ``None``."""
+        value = (logs or {}).get(self.from_logs)
+        matrix = None if value is None else np.asarray(keras.ops.convert_to_numpy(value))
+        if matrix is None or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+            _warn_missing(self, self.from_logs, logs or {})
+            return None
+        if np.array_equal(matrix, np.round(matrix)):
+            matrix = matrix.astype(np.int64)
+        return matrix
+
     def on_epoch_end(self, epoch, logs=None):
-        matrix = self.compute()
+        if self.from_logs is None:
+            matrix = self.compute()
+        else:
+            matrix = self._logged_matrix(logs)
+            if matrix is None:
+                return
         self.matrices.append(matrix)
         if logs is not None and matrix.shape == (2, 2):
             (tn, fp), (fn, tp) = matrix.tolist()
@@ -395,4 +432,5 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
             "class_names": self.class_names,
             "batch_size": self.batch_size,
             "prefix": self.prefix,
+            "from_logs": self.from_logs,
         }

@@ -131,6 +131,16 @@ class TestLearningCurves:
         best = int(np.argmin(history.history["val_loss"])) + 1
         assert curves.best_epoch()[:2] == (best, "val_loss")
 
+    def test_matrix_metrics_are_left_out(self, tmp_path):
+        from kerasx.metrics import ConfusionMatrix
+
+        X, y = binary_data(n=32)
+        model = small_model(metrics=("accuracy", ConfusionMatrix()))
+        curves = cb.LearningCurves(tmp_path / "curves.png")
+        model.fit(X, y, epochs=2, validation_data=(X, y), verbose=0, callbacks=[curves])
+        assert sorted(curves.panels) == ["accuracy", "loss"]
+        assert assert_png(tmp_path / "curves.png").shape[1] == 2 * 4 * 80
+
     def test_missing_monitor_warns_and_still_draws(self, tmp_path):
         X, y = binary_data(n=32)
         model = small_model(metrics=())
@@ -197,6 +207,32 @@ class TestConfusionMatrixLogger:
         np.testing.assert_array_equal(logger.matrices[-1], expected)
         assert history.history["cm_tp"] == [expected[1, 1]]
 
+    def test_from_logs_matches_sklearn_on_the_validation_data(self, tmp_path):
+        from kerasx.metrics import ConfusionMatrix
+
+        X, y = binary_data(n=80)
+        Xv, yv = binary_data(n=37, seed=1)
+        model = small_model(metrics=(ConfusionMatrix(),))
+        path = tmp_path / "cm.png"
+        logger = cb.ConfusionMatrixLogger(path=path, from_logs="val_confusion_matrix")
+        history = model.fit(X, y, epochs=2, validation_data=(Xv, yv), verbose=0, callbacks=[logger])
+        predicted = (model.predict(Xv, verbose=0).reshape(-1) > 0.5).astype(int)
+        expected = confusion_matrix(yv.astype(int), predicted, labels=[0, 1])
+        np.testing.assert_array_equal(logger.matrices[-1], expected)
+        assert logger.matrices[-1].dtype == np.int64 and len(logger.matrices) == 2
+        (tn, fp), (fn, tp) = expected
+        last = {key: values[-1] for key, values in history.history.items()}
+        assert (last["val_tn"], last["val_fp"], last["val_fn"], last["val_tp"]) == (tn, fp, fn, tp)
+        assert_png(path)
+
+    def test_from_logs_missing_key_warns_once(self):
+        X, y = binary_data(n=40)
+        logger = cb.ConfusionMatrixLogger(from_logs="val_confusion_matrix")
+        with pytest.warns(UserWarning, match="'val_confusion_matrix' is not in the logs") as caught:
+            history = small_model().fit(X, y, epochs=2, verbose=0, callbacks=[logger])
+        assert len([w for w in caught if "val_confusion_matrix" in str(w.message)]) == 1
+        assert logger.matrices == [] and "val_tp" not in history.history
+
 
 # --------------------------------------------------------------------------- arguments
 
@@ -226,6 +262,12 @@ INVALID = [
     (lambda: cb.ConfusionMatrixLogger(5), "validation_data", "an \\(x, y\\) pair"),
     (lambda: cb.ConfusionMatrixLogger(([1], [1]), threshold=0), "threshold", "a float > 0"),
     (lambda: cb.ConfusionMatrixLogger(([1], [1]), batch_size=0), "batch_size", "an integer"),
+    (lambda: cb.ConfusionMatrixLogger(from_logs=""), "from_logs", "a non-empty str or None"),
+    (
+        lambda: cb.ConfusionMatrixLogger(([1], [1]), from_logs="val_confusion_matrix"),
+        "validation_data",
+        "None when from_logs",
+    ),
 ]
 
 
