@@ -393,33 +393,6 @@ class OneCycle(keras.callbacks.Callback):
         self._momentum = None
         if self.cycle_momentum:
             self._attach_momentum()
-        self._setters = self._make_setters()
-
-    def _make_setters(self):
-        """Per-batch setters of the rate and momentum: a bare ``assign`` where possible.
-
-        Under TensorFlow the ``tf.Variable`` s inside the Keras variables are assigned directly
-        (no conversions, no value read back), a third of the cost of the optimizer's
-        ``learning_rate`` setter; elsewhere the setter and ``keras.Variable.assign`` are used.
-        """
-        optimizer = self.model.optimizer
-        learning_rate = getattr(optimizer, "_learning_rate", None)
-        variables = [learning_rate] + ([self._momentum[2]] if self._momentum else [])
-        # (A wrapper such as LossScaleOptimizer delegates `learning_rate`: no bare assign then.)
-        if keras.backend.backend() == "tensorflow" and optimizer.learning_rate is learning_rate:
-            import tensorflow as tf
-
-            raw = [getattr(v, "value", None) for v in variables]
-            if all(isinstance(v, keras.Variable) for v in variables) and all(
-                isinstance(r, tf.Variable) for r in raw
-            ):
-                return [lambda value, r=r: r.assign(value, read_value=False) for r in raw]
-
-        def set_learning_rate(value):
-            # Through `self.model`: under JAX reading it syncs the trainer's state first.
-            self.model.optimizer.learning_rate = value
-
-        return [set_learning_rate] + [v.assign for v in variables[1:]]
 
     def _attach_momentum(self):
         optimizer = self.model.optimizer
@@ -444,8 +417,10 @@ class OneCycle(keras.callbacks.Callback):
         self.model.make_train_function(force=True)
 
     def on_train_batch_begin(self, batch, logs=None):
-        for setter, value in zip(self._setters, self.schedule(self._step), strict=False):
-            setter(value)
+        lr, momentum = self.schedule(self._step)
+        self.model.optimizer.learning_rate = lr
+        if self._momentum is not None:
+            self._momentum[2].assign(momentum)
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
