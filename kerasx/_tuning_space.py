@@ -9,6 +9,7 @@ import keras
 import keras_tuner
 import numpy as np
 from scipy import stats
+from sklearn.utils import check_random_state
 
 from kerasx._validation import check_int, check_one_of, invalid_value
 
@@ -205,6 +206,9 @@ class _ZeroOrLogUniform:
         self._log_uniform = stats.loguniform(low, high)
 
     def rvs(self, size=None, random_state=None):
+        # One generator for both draws: an integer seed given to each would replay the same
+        # uniforms, so "use" would follow the value instead of being independent of it.
+        random_state = check_random_state(random_state)
         values = self._log_uniform.rvs(size=size, random_state=random_state)
         use = stats.bernoulli(0.5).rvs(size=size, random_state=random_state)
         return np.where(use == 1, values, 0.0) if size is not None else float(values * use)

@@ -714,3 +714,15 @@ def test_memory_stays_flat_over_ten_trials_in_a_process_chain(tmp_path):
     peaks = table["peak_rss_mb"].to_numpy()
     assert peaks.max() - peaks[0] < model_mb, (list(peaks), model_mb)
     assert result["model"].count_params() == build_mlp(2, 1024, input_shape=(4000,)).count_params()
+
+
+def test_zero_or_log_uniform_draws_are_independent_with_an_integer_seed():
+    from kerasx._tuning_space import zero_or_log_uniform
+
+    low, high = 1e-5, 1e-2
+    draws = zero_or_log_uniform(low, high).rvs(size=4000, random_state=0)
+    nonzero = draws[draws > 0]
+    assert abs(len(nonzero) / len(draws) - 0.5) < 0.05
+    # Log-uniform over the whole range: half the values below the geometric midpoint.
+    assert abs(np.mean(nonzero < np.sqrt(low * high)) - 0.5) < 0.05
+    assert nonzero.min() >= low and nonzero.max() <= high
