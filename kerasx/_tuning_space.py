@@ -12,6 +12,7 @@ from scipy import stats
 from sklearn.utils import check_random_state
 
 from kerasx._validation import check_int, check_one_of, invalid_value
+from kerasx.recipes._models import hidden_stack
 
 __all__ = [
     "MLP_PARAMS",
@@ -157,14 +158,7 @@ def build_mlp(
     if len(input_shape) > 1:
         layers.append(keras.layers.Flatten())
     regularizer = keras.regularizers.L2(l2) if l2 > 0 else None
-    for i in range(1, n_hidden + 1):
-        layers.append(
-            keras.layers.Dense(
-                n_neurons, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{i}"
-            )
-        )
-        if dropout > 0:
-            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    layers += hidden_stack((n_neurons,) * n_hidden, activation, dropout, regularizer)
     binary = output == "binary"
     layers.append(
         keras.layers.Dense(

@@ -174,15 +174,7 @@ def mlp(
     n_classes = check_int("n_classes", n_classes, minimum=1)
     check_in_range("dropout", dropout, 0, 1, high_open=True)
     regularizer = _regularizer(l1, l2)
-    layers = [keras.Input((q,))]
-    for i, units in enumerate(hidden, start=1):
-        layers.append(
-            keras.layers.Dense(
-                units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{i}"
-            )
-        )
-        if dropout:
-            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    layers = [keras.Input((q,)), *hidden_stack(hidden, activation, dropout, regularizer)]
     if n_classes == 1:
         layers.append(keras.layers.Dense(1, activation="sigmoid", name="output"))
         default_loss = "binary_crossentropy"
@@ -196,6 +188,23 @@ def mlp(
         metrics=list(metrics),
     )
     return model
+
+
+def hidden_stack(hidden, activation, dropout=0.0, regularizer=None):
+    """The hidden ``Dense`` layers ``hidden_1 …`` (each followed by ``dropout_i`` when asked).
+
+    Shared by :func:`mlp` and :func:`kerasx.tuning.build_mlp`; arguments are checked by them.
+    """
+    layers = []
+    for i, units in enumerate(hidden, start=1):
+        layers.append(
+            keras.layers.Dense(
+                units, activation=activation, kernel_regularizer=regularizer, name=f"hidden_{i}"
+            )
+        )
+        if dropout:
+            layers.append(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
+    return layers
 
 
 def _standardization_layer(standardize, input_shape):
