@@ -12,10 +12,12 @@ Traceback (most recent call last):
 ValueError: Invalid value for argument `beta`. Expected a float > 0. Received: beta=0
 """
 
+import argparse
 import math
 import numbers
 
 __all__ = [
+    "argument_type",
     "check_in_range",
     "check_int",
     "check_non_negative",
@@ -39,9 +41,12 @@ def invalid_value(name, expected, received):
     >>> str(invalid_value("n_bins", "an integer >= 1", 0))
     'Invalid value for argument `n_bins`. Expected an integer >= 1. Received: n_bins=0'
     """
-    return ValueError(
+    error = ValueError(
         f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={received!r}"
     )
+    # The parts, for argument_type (which reports "expected ..." under the option's name).
+    error.kerasx_expected = expected
+    return error
 
 
 def _is_real(value):
@@ -105,3 +110,49 @@ def check_one_of(name, value, allowed):
     if value not in allowed:
         raise invalid_value(name, f"one of {tuple(allowed)!r}", value)
     return value
+
+
+def argument_type(parse, check=None, /, **check_kwargs):
+    """Makes an ``argparse`` type from a parser of text and one of the checks above.
+
+    Command-line options are validated at parse time with the same checks (and the same
+    "expected" wording) as the Python API; ``argparse`` then reports the option's name.
+
+    Args:
+        parse: turns the text into a value, e.g. ``int`` or ``float``.
+        check: a ``check_*`` function of this module, or ``None``.
+        **check_kwargs: passed to ``check`` after the name and value.
+
+    Returns:
+        A function of one string for ``add_argument(type=...)``.
+
+    >>> positive = argument_type(int, check_int, minimum=1)
+    >>> positive("3")
+    3
+    >>> positive("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an integer >= 1. Received: '0'
+    >>> argument_type(float, check_positive)("many")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a float > 0. Received: 'many'
+    """
+
+    def convert(text):
+        try:
+            value = parse(text)
+            return value if check is None else check("value", value, **check_kwargs)
+        except (TypeError, ValueError) as error:
+            expected = getattr(error, "kerasx_expected", None)
+        if expected is None and check is not None:
+            # The parse failed: say what the check would have wanted, or what parse reads.
+            try:
+                check("value", None, **check_kwargs)
+            except (TypeError, ValueError) as error:
+                expected = getattr(error, "kerasx_expected", None)
+        expected = expected or f"a value that {getattr(parse, '__name__', 'the parser')} reads"
+        raise argparse.ArgumentTypeError(f"expected {expected}. Received: {text!r}")
+
+    convert.__name__ = getattr(check, "__name__", getattr(parse, "__name__", "value"))
+    return convert

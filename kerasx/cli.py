@@ -1,75 +1,51 @@
-"""The ``kerasx`` command line (also ``python -m kerasx``).
+"""The ``kerasx`` command line (also ``python -m kerasx``): wires the modules of
+:mod:`kerasx.commands` into one parser.
 
-Each subcommand lives in its own ``_add_<name>_parser`` / ``_run_<name>`` pair; heavy imports
-(TensorFlow, the recipes) happen inside ``_run_<name>`` so ``kerasx --help`` stays fast.
+Heavy imports (TensorFlow, the recipes) happen inside each command's ``run``, so
+``kerasx --help`` stays fast.
 
 >>> main(["--version"])  # doctest: +ELLIPSIS
 kerasx ...
 0
 """
 
-import argparse
+import importlib
+import os
 import sys
 
 from kerasx._version import __version__
+from kerasx.commands import COMMANDS
+from kerasx.commands._common import CommandParser, report_user_error
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser():
-    """Returns the ``argparse`` parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    """Returns the ``argparse`` parser with every command of :data:`kerasx.commands.COMMANDS`."""
+    parser = CommandParser(
         prog="kerasx",
         description="Keras 3 components and the course recipes (logistic regression to the "
-        "malaria MLP).",
+        "malaria models).",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in _SUBCOMMANDS:
-        add(subparsers)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=CommandParser
+    )
+    for name in COMMANDS:
+        module = importlib.import_module(f"kerasx.commands.{name}")
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.DESCRIPTION)
+        module.add_arguments(sub)
+        sub.add_argument(
+            "--debug", action="store_true", help="on an error, show the full traceback"
+        )
+        sub.set_defaults(run=module.run)
     return parser
-
-
-_SUBCOMMANDS = []
-
-
-def _add_tune_parser(subparsers):
-    """``kerasx tune``: hyperparameter search (KerasTuner or RandomizedSearchCV), resumable."""
-    from kerasx import _tuning_cli
-
-    parser = subparsers.add_parser(
-        "tune",
-        help="search the MLP's hyperparameters",
-        description="Search the malaria MLP's hyperparameters; writes trials.csv, "
-        "best_model.keras and best.json to --out and resumes from it.",
-    )
-    _tuning_cli.add_arguments(parser)
-    parser.set_defaults(run=_tuning_cli.run)
-
-
-_SUBCOMMANDS.append(_add_tune_parser)
-
-
-def _add_malaria_parser(subparsers):
-    """``kerasx malaria``: the course's malaria MLP against the logistic baseline."""
-    from kerasx.recipes import _malaria_job
-
-    parser = subparsers.add_parser(
-        "malaria",
-        help="train the malaria MLP and the logistic baseline; write curves, metrics, models",
-        description="Train the course's malaria MLP (early stopping) and the logistic-regression "
-        "baseline on the same split; print them side by side and write history.csv, curves.png, "
-        "confusion_matrix.png, metrics.json, model.keras, model.h5 and summary.txt to --out.",
-    )
-    _malaria_job.add_arguments(parser)
-    parser.set_defaults(run=_malaria_job.run_from_args)
-
-
-_SUBCOMMANDS.append(_add_malaria_parser)
 
 
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    # TensorFlow's start-up log (CUDA probing on CPU machines) is noise for a command's user.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -78,7 +54,13 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    return args.run(args)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"kerasx {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        return report_user_error(args.command, error, debug=args.debug)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,18 @@
+"""The ``kerasx`` commands, one module each; :mod:`kerasx.cli` only wires them together.
+
+Every command module defines ``NAME``, ``HELP`` (one line for ``kerasx --help``),
+``DESCRIPTION``, ``add_arguments(parser)`` and ``run(args) -> int``, and imports nothing heavy
+at module level, so ``kerasx --help`` stays fast. The convention they share lives in
+:mod:`kerasx.commands._common`: options are validated at parse time by ``argparse`` types built
+on :mod:`kerasx._validation`, and a user error (a kerasx ``ValueError``, ``FileNotFoundError`` or
+:class:`~kerasx.data.DatasetUnavailableError`) ends as one line ``kerasx <command>: <message>``
+on stderr with exit status 2 (``--debug`` shows the traceback instead).
+
+>>> COMMANDS
+('malaria', 'tune')
+"""
+
+#: Command names, in the order ``kerasx --help`` lists them; each is ``kerasx.commands.<name>``.
+COMMANDS = ("malaria", "tune")
+
+__all__ = ["COMMANDS"]

@@ -1,0 +1,105 @@
+"""What every ``kerasx`` command shares: the parser, the option types and the error convention.
+
+>>> parser = CommandParser(prog="kerasx demo")
+>>> _ = parser.add_argument("--epochs", type=POSITIVE_INT)
+>>> parser.parse_args(["--epochs", "3"]).epochs
+3
+"""
+
+import argparse
+import os
+import sys
+
+from kerasx._validation import (
+    argument_type,
+    check_in_range,
+    check_int,
+    check_non_negative,
+    check_positive,
+)
+
+__all__ = [
+    "DATA_SOURCE",
+    "FRACTION",
+    "NON_NEGATIVE_FLOAT",
+    "NON_NEGATIVE_INT",
+    "OUTPUT_DIR",
+    "POSITIVE_FLOAT",
+    "POSITIVE_INT",
+    "CommandParser",
+    "report_user_error",
+]
+
+#: ``argparse`` types, each one of :mod:`kerasx._validation`'s checks on the parsed text.
+POSITIVE_INT = argument_type(int, check_int, minimum=1)
+NON_NEGATIVE_INT = argument_type(int, check_int, minimum=0)
+POSITIVE_FLOAT = argument_type(float, check_positive)
+NON_NEGATIVE_FLOAT = argument_type(float, check_non_negative)
+FRACTION = argument_type(float, check_in_range, low=0, high=1, low_open=True)
+
+
+def _data_source(text):
+    """``tfds``, ``synthetic`` or an existing folder."""
+    if text in ("tfds", "synthetic") or os.path.isdir(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected 'tfds', 'synthetic' or an existing folder. Received: {text!r} "
+        f"({'a file' if os.path.exists(text) else 'no such folder'})"
+    )
+
+
+def _output_dir(text):
+    """A folder to write to: it may exist, but not as a file."""
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a folder (new or existing). Received: {text!r}, which is a file"
+        )
+    return text
+
+
+DATA_SOURCE = _data_source
+OUTPUT_DIR = _output_dir
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line ``<prog>: <message>`` and exit status 2.
+
+    ``argparse`` normally prints the usage block first; a kerasx command prints only the line,
+    the same shape as every other error it reports (``--help`` still shows the usage).
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _user_error_types():
+    types = [ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError]
+    data = sys.modules.get("kerasx.data")  # only loaded if a command used it
+    if data is not None:
+        types.append(data.DatasetUnavailableError)
+    return tuple(types)
+
+
+def report_user_error(command, error, debug=False):
+    """Turns a user error into one line on stderr and exit status 2; re-raises anything else.
+
+    Args:
+        command: the command's name, e.g. ``"tune"``.
+        error: the exception raised by the command.
+        debug: re-raise even user errors, so the traceback shows.
+
+    Returns:
+        ``2``, the exit status of a user error.
+
+    Raises:
+        BaseException: ``error`` itself, when ``debug`` is true or it is not a user error.
+
+    >>> report_user_error("tune", ValueError("bad value"))
+    2
+    """
+    if debug or not isinstance(error, _user_error_types()):
+        raise error
+    message = str(error).strip().replace("\n", " ")
+    hint = getattr(error, "kerasx_hint", None)
+    print(f"kerasx {command}: {message}{' ' + hint if hint else ''}", file=sys.stderr)
+    return 2
