@@ -23,26 +23,32 @@ __all__ = [
     "check_non_negative",
     "check_one_of",
     "check_positive",
+    "check_range",
     "invalid_value",
 ]
 
 
-def invalid_value(name, expected, received):
+def invalid_value(name, expected, received, *, describe=repr):
     """Builds the standard ``ValueError`` (to be raised by the caller).
 
     Args:
         name: the argument's name.
         expected: what was expected, e.g. ``"a float > 0"``.
         received: the value received.
+        describe: turns ``received`` into the text after ``name=`` (default ``repr``; e.g. a
+            summary of a large array).
 
     Returns:
         A ``ValueError`` with the message in the standard form.
 
     >>> str(invalid_value("n_bins", "an integer >= 1", 0))
     'Invalid value for argument `n_bins`. Expected an integer >= 1. Received: n_bins=0'
+    >>> str(invalid_value("w", "finite values", [1, None], describe=lambda v: f"{len(v)} items"))
+    'Invalid value for argument `w`. Expected finite values. Received: w=2 items'
     """
     error = ValueError(
-        f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={received!r}"
+        f"Invalid value for argument `{name}`. Expected {expected}. "
+        f"Received: {name}={describe(received)}"
     )
     # The parts, for argument_type (which reports "expected ..." under the option's name).
     error.kerasx_expected = expected
@@ -156,3 +162,37 @@ def argument_type(parse, check=None, /, **check_kwargs):
 
     convert.__name__ = getattr(check, "__name__", getattr(parse, "__name__", "value"))
     return convert
+
+
+def check_range(name, value, *, minimum=None, maximum=None, integer=False, log=False):
+    """Returns ``(low, high)`` for a range given as a ``(low, high)`` pair or as one fixed value.
+
+    Raises when low > high, a bound is not a finite number (an integer if ``integer``), a bound
+    is outside ``[minimum, maximum]``, or ``log`` is set and a bound is <= 0.
+
+    >>> check_range("n_neurons", (8, 64), minimum=1, integer=True)
+    (8, 64)
+    >>> check_range("dropout", 0.2, minimum=0.0, maximum=0.999)
+    (0.2, 0.2)
+    >>> check_range("learning_rate", (0.1, 0.001), log=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `learning_rate`. Expected a (low, high) pair with low <= high. Received: learning_rate=(0.1, 0.001)
+    """
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2:
+        raise invalid_value(name, "a number or a (low, high) pair", value)
+    for bound in pair:
+        ok = _is_real(bound) and math.isfinite(bound)
+        ok = ok and (not integer or float(bound).is_integer())
+        ok = ok and (minimum is None or bound >= minimum) and (maximum is None or bound <= maximum)
+        if not ok or (log and bound <= 0):
+            kind = "integers" if integer else "numbers"
+            bounds = f" >= {minimum}" if minimum is not None else ""
+            bounds += f" and <= {maximum}" if maximum is not None else ""
+            expected = f"a (low, high) pair of {kind}{' > 0' if log else bounds}"
+            raise invalid_value(name, expected, value)
+    low, high = (int(b) for b in pair) if integer else (float(b) for b in pair)
+    if low > high:
+        raise invalid_value(name, "a (low, high) pair with low <= high", value)
+    return low, high

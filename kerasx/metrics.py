@@ -36,6 +36,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasx import _compat
 from kerasx._validation import check_in_range, check_int, check_one_of, invalid_value
 
 __all__ = [
@@ -268,8 +269,6 @@ def _kappa_from_confusion(confusion, weight_matrix):
 class _ConfusionMatrixMetric(keras.metrics.Metric):
     """Accumulates a ``(C, C)`` confusion matrix; subclasses only define ``result``."""
 
-    _direction = "up"  # read by Keras callbacks (EarlyStopping mode="auto")
-
     def __init__(self, num_classes=2, threshold=0.5, from_logits=False, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = check_int("num_classes", num_classes, minimum=2)
@@ -344,6 +343,8 @@ class ConfusionMatrix(_ConfusionMatrixMetric):
     [[0.0, 1.0], [1.0, 2.0]]
     """
 
+    direction = None  # a matrix: no better or worse
+
     def __init__(
         self, num_classes=2, threshold=0.5, from_logits=False, name="confusion_matrix", dtype=None
     ):
@@ -378,6 +379,8 @@ class MatthewsCorrelation(_ConfusionMatrixMetric):
     >>> round(float(m.result()), 4)
     0.5774
     """
+
+    direction = "max"
 
     def __init__(
         self,
@@ -422,6 +425,8 @@ class CohenKappa(_ConfusionMatrixMetric):
     0.6364
     """
 
+    direction = "max"
+
     def __init__(
         self,
         num_classes=2,
@@ -464,6 +469,8 @@ class Sensitivity(_BinaryConfusionMetric):
     0.6667
     """
 
+    direction = "max"
+
     def __init__(self, threshold=0.5, from_logits=False, name="sensitivity", dtype=None):
         super().__init__(threshold, from_logits, name=name, dtype=dtype)
 
@@ -492,6 +499,8 @@ class Specificity(_BinaryConfusionMetric):
     >>> round(float(m.result()), 4)
     0.6667
     """
+
+    direction = "max"
 
     def __init__(self, threshold=0.5, from_logits=False, name="specificity", dtype=None):
         super().__init__(threshold, from_logits, name=name, dtype=dtype)
@@ -523,6 +532,8 @@ class BalancedAccuracy(_ConfusionMatrixMetric):
     >>> round(float(m.result()), 4)
     0.3333
     """
+
+    direction = "max"
 
     def __init__(
         self, num_classes=2, threshold=0.5, from_logits=False, name="balanced_accuracy", dtype=None
@@ -607,11 +618,19 @@ class ExpectedCalibrationError(keras.metrics.Metric):
 
     >>> m = ExpectedCalibrationError(n_bins=2)
     >>> m.update_state([1, 0, 1, 1], [0.9, 0.2, 0.7, 0.4])
-    >>> round(float(m.result()), 4)
-    0.2
+    >>> print(f"{float(m.result()):.4f}")
+    0.2000
+
+    Bins are closed on the left: 0.5 falls in ``[0.5, 1]`` with 0.9, so the gap is
+    ``|1/2 − 1.4/2| = 0.2`` (right-closed bins would give ``(0.5 + 0.1) / 2 = 0.3``):
+
+    >>> m = ExpectedCalibrationError(n_bins=2)
+    >>> m.update_state([0, 1], [0.5, 0.9])
+    >>> print(f"{float(m.result()):.4f}")
+    0.2000
     """
 
-    _direction = "down"
+    direction = "min"
 
     def __init__(self, n_bins=10, from_logits=False, name="expected_calibration_error", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -667,11 +686,11 @@ class BrierScore(keras.metrics.Metric):
 
     >>> m = BrierScore()
     >>> m.update_state([1, 0], [0.8, 0.4])
-    >>> round(float(m.result()), 4)
-    0.1
+    >>> print(f"{float(m.result()):.4f}")
+    0.1000
     """
 
-    _direction = "down"
+    direction = "min"
 
     def __init__(self, from_logits=False, name="brier_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
@@ -704,3 +723,7 @@ class BrierScore(keras.metrics.Metric):
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits}
+
+
+for _name in __all__:  # Keras's EarlyStopping(mode="auto") reads its own hint, set from `direction`
+    _compat.set_keras_direction_hint(globals()[_name])

@@ -2,3 +2,291 @@
 
 When one of these fails after an upgrade, fix the matching function in ``kerasx/_compat.py``.
 """
+
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from kerasx import _compat
+
+# --------------------------------------------------------------------------------------------
+# Callbacks and metrics
+# --------------------------------------------------------------------------------------------
+
+
+def _fed_early_stopping_best(metric, values):
+    """The best epoch Keras's EarlyStopping(mode="auto") finds when ``metric``'s key takes ``values``."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[metric])
+    key = "val_" + metric.name
+    feed = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: logs.__setitem__(key, values[epoch])
+    )
+    stop = keras.callbacks.EarlyStopping(monitor=key, patience=10)
+    X, y = np.ones((8, 2), "float32"), np.array([0, 1] * 4, "float32")
+    model.fit(X, y, epochs=len(values), validation_data=(X, y), verbose=0, callbacks=[feed, stop])
+    return stop.best_epoch
+
+
+@pytest.mark.backend_agnostic
+def test_keras_early_stopping_reads_the_hint_set_from_direction():
+    """Keras's MonitorCallback with mode="auto" follows ``_direction`` on the compiled metric.
+
+    The names ``score_up`` / ``score_down`` tell Keras nothing: without the hint it raises
+    (checked last), so the right best epoch can only come from the hint set from ``direction``.
+    """
+    from kerasx.metrics import BrierScore, MatthewsCorrelation
+
+    assert MatthewsCorrelation._direction == "up" and BrierScore._direction == "down"
+    values = (0.3, 0.5, 0.1)
+    assert _fed_early_stopping_best(MatthewsCorrelation(name="score_up"), values) == 1
+    assert _fed_early_stopping_best(BrierScore(name="score_down"), values) == 2
+    assert _compat.keras_direction_hint(keras.metrics.AUC()) == "max"
+    assert _compat.keras_direction_hint(keras.metrics.MeanSquaredError()) == "min"
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        unknown = keras.metrics.MeanMetricWrapper(lambda y_true, y_pred: y_pred, name="score")
+        _fed_early_stopping_best(unknown, values)
+
+
+@pytest.mark.backend_agnostic
+def test_compiled_metrics_are_the_objects_passed_to_compile():
+    """After the first step, the flat list holds the very metric objects given to compile."""
+    from kerasx.metrics import MatthewsCorrelation
+
+    metric = MatthewsCorrelation()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy", metric])
+    model.evaluate(np.ones((4, 2)), np.ones(4), verbose=0)
+    found = _compat.compiled_metrics(model)
+    assert any(m is metric for m in found)
+    assert [m.name for m in found] == ["loss", "accuracy", "matthews_correlation"]
+
+
+@pytest.mark.backend_agnostic
+def test_loss_tracker_count_is_the_number_of_samples_seen_this_epoch():
+    """The ``count`` of Keras's loss tracker sums the batch sizes (10 rows in batches of 4)."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    counts = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            count = _compat.loss_tracker_count(self.model)  # under JAX, `model` syncs state
+            counts.append(float(keras.ops.convert_to_numpy(keras.ops.copy(count))))
+
+    model.fit(
+        np.ones((10, 2)), np.ones(10), batch_size=4, epochs=2, verbose=0, callbacks=[Record()]
+    )
+    assert counts == [4.0, 8.0, 10.0] * 2
+
+
+def test_scheduled_hyperparameter_is_read_by_the_compiled_step():
+    """SGD's traced step reads a swapped-in momentum variable; tracking would have kept it.
+
+    Reference: Keras's momentum rule in NumPy (``v = μv − αg``, ``w = w + v``) with μ = 0.5 and
+    then 0.0, assigned between steps. Plain ``setattr`` adds the variable to
+    ``optimizer.variables`` (the reason for :func:`_compat.set_untracked_attribute`).
+    """
+    X = np.array([[1.0, 2.0], [3.0, -1.0]], "float32")
+    y = np.array([[1.0], [0.0]], "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    before = len(model.optimizer.variables)
+    momentum = _compat.ScheduledHyperparameter(0.9, dtype="float32", trainable=False)
+    _compat.set_untracked_attribute(model.optimizer, "momentum", momentum)
+    assert len(model.optimizer.variables) == before and (model.optimizer.momentum != 0) is True
+    model.make_train_function(force=True)
+    w, velocity = np.array(model.get_weights()[0], dtype="float64"), 0.0
+    for value in (0.5, 0.0):
+        momentum.assign(value)
+        gradient = X.T @ (X @ w - y)  # mse over 2 rows: 2/2 · Xᵀ(Xw − y)
+        velocity = value * velocity - 0.1 * gradient
+        w = w + velocity
+        model.train_on_batch(X, y)
+    np.testing.assert_allclose(model.get_weights()[0], w, rtol=1e-5)
+    tracked = keras.optimizers.SGD(0.1, momentum=0.9)
+    tracked.build(model.trainable_variables)
+    count = len(tracked.variables)
+    tracked.momentum = keras.Variable(0.9)
+    assert len(tracked.variables) == count + 1
+
+
+def test_wrapped_apply_is_what_the_train_step_calls():
+    """The TensorFlow train step calls ``optimizer.apply`` through the instance attribute."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.optimizer.build(model.trainable_variables)
+    calls = keras.Variable(0.0, trainable=False)
+
+    def counting(apply):
+        def wrapped(grads, trainable_variables=None):
+            calls.assign_add(1.0)
+            return apply(grads, trainable_variables)
+
+        return wrapped
+
+    _compat.wrap_optimizer_apply(model.optimizer, counting)
+    model.make_train_function(force=True)
+    model.fit(np.ones((12, 2)), np.ones(12), batch_size=4, epochs=1, verbose=0)
+    assert float(keras.ops.convert_to_numpy(calls)) == 3.0
+    _compat.unwrap_optimizer_apply(model.optimizer)
+    model.make_train_function(force=True)
+    model.fit(np.ones((12, 2)), np.ones(12), batch_size=4, epochs=1, verbose=0)
+    assert float(keras.ops.convert_to_numpy(calls)) == 3.0 and "apply" not in vars(model.optimizer)
+
+
+# ----------------------------------------------------------------------------------------------
+# TapeModel (kerasx.training) and reloading legacy .h5 files
+
+
+@pytest.mark.backend_agnostic
+def test_functional_model_class_is_what_keras_model_returns():
+    """Every ``keras.Model(inputs, outputs)`` is an instance of that one class (not a subclass
+    made per call), and finding it uses up no automatic layer or model names.
+
+    Catches a lookup that returns ``keras.Model`` itself (not functional) or a probe model that
+    shifts the names of the user's next layers (``dense`` → ``dense_1``).
+    """
+    functional = _compat.functional_model_class()
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    assert type(model) is functional and functional is not keras.Model
+    assert issubclass(functional, keras.Model) and functional.__name__ == "Functional"
+    before = keras.layers.Dense(1).name
+    _compat._FUNCTIONAL_CLASS = None  # find it again
+    assert _compat.functional_model_class() is functional
+    assert keras.layers.Dense(1).name == _next_name(before)
+
+
+def _next_name(name):
+    base, _, number = name.rpartition("_")
+    return f"{base}_{int(number) + 1}" if number.isdigit() else f"{name}_1"
+
+
+@pytest.mark.backend_agnostic
+def test_loss_tracker_is_the_mean_behind_the_loss_log():
+    """Updating it by hand is what the ``loss`` log shows: a batch-size-weighted mean.
+
+    Catches a lookup that finds a compiled metric (``accuracy``) or a copy that Keras never
+    reads: the log would not be 2.0.
+    """
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    model.evaluate(np.ones((2, 2)), np.ones(2), verbose=0)  # builds the compiled metrics
+    tracker = _compat.loss_tracker(model)
+    tracker.reset_state()
+    tracker.update_state(1.0, sample_weight=1)
+    tracker.update_state(3.0, sample_weight=2)
+    assert float(model.get_metrics_result()["loss"]) == pytest.approx(7 / 3)
+    with pytest.raises(ValueError, match="compiled"):
+        _compat.loss_tracker(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+
+
+@pytest.mark.backend_agnostic
+def test_h5_optimizer_weights_are_the_optimizer_variables_in_order(tmp_path):
+    """Adam's iteration count, learning rate and moments come back in ``optimizer.variables``
+    order, with their values. Catches reading the names sorted (``m`` and ``v`` swapped) or
+    reading the model's weights instead."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 2)), np.arange(4.0), verbose=0)
+    model.save(tmp_path / "model.h5")
+    values = _compat.h5_optimizer_weights(tmp_path / "model.h5")
+    expected = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    assert len(values) == len(expected)
+    for value, want in zip(values, expected, strict=True):
+        np.testing.assert_array_equal(value, want)
+    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    plain.save(tmp_path / "plain.h5")  # not compiled: no optimizer group
+    assert _compat.h5_optimizer_weights(tmp_path / "plain.h5") is None
+
+
+# ----------------------------------------------------------------------------------------------
+# KerasTuner (kerasx.tuning): TensorFlow backend only
+
+
+def test_keras_tuner_tensorboard_hook_is_the_private_method_the_mixin_overrides():
+    """Pins the name and signature that ``KerasTunerWithoutTensorBoard`` overrides."""
+    import inspect
+
+    import keras_tuner
+
+    method = keras_tuner.Tuner._configure_tensorboard_dir
+    assert list(inspect.signature(method).parameters) == ["self", "callbacks", "trial", "execution"]
+    assert "_configure_tensorboard_dir" in vars(_compat.KerasTunerWithoutTensorBoard)
+
+
+def _search_one_trial(tuner_class, directory):
+    def build(hp):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=hp.Choice("optimizer", ["sgd"]), loss="binary_crossentropy")
+        return model
+
+    tuner = tuner_class(
+        build,
+        objective="val_loss",
+        max_trials=1,
+        directory=directory,
+        max_consecutive_failed_trials=1,
+    )
+    X = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+    try:
+        tuner.search(X, (X[:, 0] > 0).astype("int64"), epochs=1, validation_split=0.5, verbose=0)
+    except RuntimeError:  # KerasTuner gives up after the failed trial
+        pass
+    return [trial.status for trial in tuner.oracle.trials.values()]
+
+
+def test_keras_tuner_trials_need_tensorboard_unless_the_mixin_skips_it(tmp_path, monkeypatch):
+    """With ``tensorboard`` not importable (TensorFlow 2.21 does not install it), a plain
+    KerasTuner trial fails and one through the mixin completes.
+
+    When KerasTuner stops importing tensorboard in every trial, the first assertion fails and
+    the mixin can go. Catches a mixin that no longer takes part (e.g. a renamed hook).
+    """
+    import keras_tuner
+
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # "import tensorboard" raises
+    plain = _search_one_trial(keras_tuner.RandomSearch, tmp_path / "plain")
+    assert "COMPLETED" not in plain and plain
+
+    class WithoutTensorBoard(_compat.KerasTunerWithoutTensorBoard, keras_tuner.RandomSearch):
+        pass
+
+    assert _search_one_trial(WithoutTensorBoard, tmp_path / "mixin") == ["COMPLETED"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Image augmentation layers under JAX (kerasx.recipes.malaria_cnn)
+
+
+@pytest.mark.backend_agnostic
+def test_keras_declares_rotation_and_zoom_not_jit_compilable():
+    """When Keras marks them compilable, ``allow_jit_on_jax`` can go."""
+    for layer in (keras.layers.RandomRotation(0.1), keras.layers.RandomZoom(0.1)):
+        assert layer.supports_jit is False
+
+
+@pytest.mark.backend_agnostic
+def test_allow_jit_on_jax_compiles_augmentation_on_jax_only():
+    """On JAX the model keeps ``jit_compile=True`` and trains; elsewhere Keras's flag stays."""
+    layers = [
+        _compat.allow_jit_on_jax(keras.layers.RandomRotation(0.5, seed=0)),
+        _compat.allow_jit_on_jax(keras.layers.RandomZoom(0.1, seed=0)),
+    ]
+    on_jax = keras.backend.backend() == "jax"
+    assert all(layer.supports_jit is on_jax for layer in layers)
+    if not on_jax:
+        return
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Flatten()(layers[1](layers[0](inputs)))
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    model.compile(optimizer="sgd", loss="mse", jit_compile=True)
+    assert model.jit_compile is True
+    X = np.random.default_rng(0).random((8, 8, 8, 1)).astype("float32")
+    history = model.fit(X, X[:, 0, 0], epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

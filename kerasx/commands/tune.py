@@ -1,4 +1,24 @@
-"""``kerasx tune`` (transitional: moved here from ``kerasx._tuning_cli``)."""
+"""``kerasx tune``: search the MLP's hyperparameters into a folder that a rerun resumes.
+
+The search options are the fields of :class:`kerasx.tuning.TuneConfig`, turned into options
+here with the same checks (``--max-trials`` is ``max_trials``, and so on); only the data options
+(``--data``, ``--fraction``, ``--image-size``) and ``--out`` belong to the command itself. Every
+option is checked at parse time; ``--objective`` is one of ``loss``, ``accuracy`` and their
+``val_`` forms (what the MLP compiles), ``val_accuracy`` only with ``--tuner sklearn`` (checked
+before the data is loaded).
+
+>>> from kerasx.commands._common import CommandParser
+>>> parser = CommandParser(prog="kerasx tune")
+>>> add_arguments(parser)
+>>> args = parser.parse_args(["--tuner", "random", "--max-trials", "3"])
+>>> config_from_args(args).trial_limit
+3
+"""
+
+from kerasx._validation import argument_type
+from kerasx.commands._common import DATA_SOURCE, FRACTION, OUTPUT_DIR, POSITIVE_INT
+
+__all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "config_from_args", "demo_data", "run"]
 
 NAME = "tune"
 HELP = "search the MLP's hyperparameters"
@@ -8,13 +28,82 @@ DESCRIPTION = (
 )
 
 
-def add_arguments(parser):
-    from kerasx import _tuning_cli
+def _config_fields():
+    from kerasx.tuning.config import TuneConfig  # light: no Keras
 
-    _tuning_cli.add_arguments(parser)
+    return TuneConfig, TuneConfig.options()
+
+
+def add_arguments(parser):
+    """Adds the ``tune`` options to ``parser``: the data, ``--out``, and one per config field."""
+    parser.add_argument(
+        "--data",
+        type=DATA_SOURCE,
+        default=None,
+        help='malaria images: "tfds", "synthetic" or a folder with Parasitized/ and Uninfected/ '
+        "(kerasx.data.load_malaria); default: a small built-in learnable problem (no download)",
+    )
+    parser.add_argument("--fraction", type=FRACTION, default=None, help="share of the data to use")
+    parser.add_argument(
+        "--image-size", type=POSITIVE_INT, default=100, help="images resized to N×N"
+    )
+    parser.add_argument(
+        "--out",
+        type=OUTPUT_DIR,
+        default="kerasx_tune",
+        help="output folder: trials.csv, best_model.keras, best.json; rerun to resume",
+    )
+    _, options = _config_fields()
+    for field, parse, check, help_text in options:
+        flag = "--" + field.name.replace("_", "-")
+        if parse is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+        else:
+            default = field.default
+            shown = "" if default is None else f" (default: {default})"
+            kind = argument_type(parse, check)
+            parser.add_argument(flag, type=kind, default=default, help=help_text + shown)
+
+
+def config_from_args(args):
+    """The :class:`~kerasx.tuning.TuneConfig` of parsed arguments (cross-option checks run here)."""
+    config_class, options = _config_fields()
+    values = {field.name: getattr(args, field.name) for field, *_ in options}
+    return config_class(out=args.out, **values)
+
+
+def demo_data(n_samples=600, n_features=20, seed=0):
+    """A small learnable binary problem: ``((X_train, y_train), (X_test, y_test))``, 80/20.
+
+    >>> (X_train, y_train), (X_test, y_test) = demo_data()
+    >>> X_train.shape, X_test.shape
+    ((480, 20), (120, 20))
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(
+        n_samples=n_samples, n_features=n_features, n_informative=5, random_state=seed
+    )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X.astype("float32"), y, test_size=0.2, stratify=y, random_state=seed
+    )
+    return (X_train, y_train), (X_test, y_test)
 
 
 def run(args):
-    from kerasx import _tuning_cli
+    """Runs ``kerasx tune`` from parsed arguments; returns the exit status."""
+    config = config_from_args(args)  # before any data is loaded
+    if args.data is None:
+        (X_train, y_train), (X_test, y_test) = demo_data(seed=config.seed)
+    else:
+        from kerasx.data import load_malaria
 
-    return _tuning_cli.run(args)
+        (X_train, y_train), (X_test, y_test) = load_malaria(
+            args.data, fraction=args.fraction, image_size=args.image_size, seed=config.seed
+        )
+    print(f"[kerasx tune] data: {len(X_train)} training rows, {X_train.shape[1:]} features")
+    from kerasx.tuning import tune
+
+    tune(X_train, y_train, X_test=X_test, y_test=y_test, config=config)
+    return 0

@@ -7,8 +7,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kerasx import _callbacks_render as render
-from kerasx._callbacks_logging import to_float
+from kerasx import _compat
 from kerasx._validation import (
     check_in_range,
     check_int,
@@ -16,18 +15,10 @@ from kerasx._validation import (
     check_positive,
     invalid_value,
 )
+from kerasx.callbacks import _render as render
+from kerasx.callbacks._common import to_float
 
 __all__ = ["LRFinder", "OneCycle", "one_cycle_schedule"]
-
-
-def _loss_count(model):
-    """The loss tracker's ``count`` variable (samples seen this epoch), or ``None``."""
-    for metric in getattr(model, "metrics", []):
-        if metric.name == "loss":
-            for variable in metric.variables:
-                if variable.name == "count":
-                    return variable
-    return None
 
 
 def _snapshot(variables):
@@ -100,7 +91,7 @@ class LRFinder(keras.callbacks.Callback):
             optimizer.build(model.trainable_variables)
         self._weights = _snapshot(model.weights)
         self._optimizer_state = _snapshot(optimizer.variables)
-        self._count = _loss_count(model)
+        self._count = _compat.loss_tracker_count(model)
         self._records, self._step, self._average, self._best = [], 0, 0.0, math.inf
         self.stop_reason = None
 
@@ -278,24 +269,6 @@ def one_cycle_schedule(
     return lr_to + (lr_from - lr_to) * weight, m_to + (m_from - m_to) * weight
 
 
-class _Hyperparameter(keras.Variable):
-    """A variable that stands in for an optimizer's float hyperparameter while it is scheduled.
-
-    Keras's SGD tests ``if self.momentum != 0`` in Python while tracing; that comparison with a
-    number answers from the value the variable was created with instead of failing on a
-    symbolic tensor. Arithmetic (``ops.cast``, ``1 - beta_1``) reads the variable in the graph.
-    """
-
-    def __ne__(self, other):
-        if isinstance(other, (int, float)):
-            return self._initial_value != other
-        return super().__ne__(other)
-
-    def __init__(self, value, **kwargs):
-        super().__init__(value, **kwargs)
-        self._initial_value = float(value)
-
-
 class OneCycle(keras.callbacks.Callback):
     """The one-cycle learning-rate (and momentum) schedule of Smith (2018), set before each batch.
 
@@ -409,10 +382,10 @@ class OneCycle(keras.callbacks.Callback):
             return
         if not optimizer.built:  # building reads the float (SGD creates slots only if > 0)
             optimizer.build(self.model.trainable_variables)
-        variable = _Hyperparameter(
+        variable = _compat.ScheduledHyperparameter(
             self.max_momentum, dtype="float32", trainable=False, name="one_cycle_momentum"
         )
-        object.__setattr__(optimizer, name, variable)  # untracked: optimizer.variables unchanged
+        _compat.set_untracked_attribute(optimizer, name, variable)  # checkpoints unchanged
         self._momentum = (name, original, variable)
         self.model.make_train_function(force=True)
 
@@ -428,7 +401,7 @@ class OneCycle(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._momentum is not None:
             name, original, _ = self._momentum
-            object.__setattr__(self.model.optimizer, name, original)
+            _compat.set_untracked_attribute(self.model.optimizer, name, original)
             self._momentum = None
             self.model.make_train_function(force=True)
 

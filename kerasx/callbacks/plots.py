@@ -1,129 +1,18 @@
-"""Callbacks that record and draw training: HistoryFrame, LearningCurves, ConfusionMatrixLogger.
+"""Callbacks that draw training to PNG files: LearningCurves and ConfusionMatrixLogger.
 
-All three use ``keras.ops`` and NumPy only, so they run under every Keras backend.
+Both use ``keras.ops`` and NumPy only, so they run under every Keras backend; the PNGs are drawn
+headless on a background thread (see ``_render.py``).
 """
-
-import os
-import time
-import warnings
 
 import keras
 import numpy as np
-import pandas as pd
 
-from kerasx import _callbacks_render as render
 from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
+from kerasx.callbacks import _render as render
+from kerasx.callbacks._common import check_monitor, check_path, warn_missing
+from kerasx.callbacks._direction import MODES, best_index, resolve_mode
 
-__all__ = ["ConfusionMatrixLogger", "HistoryFrame", "LearningCurves"]
-
-_MAX_NAMES = ("acc", "accuracy", "auc", "precision", "recall", "f1", "r2")
-
-
-def current_learning_rate(model):
-    """The optimizer's current learning rate as a float, or ``None`` when there is none."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None:
-        return None
-    try:
-        return to_float(optimizer.learning_rate)
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def to_float(value):
-    """A Python float from a Keras variable, a backend tensor or a number."""
-    if isinstance(value, keras.Variable):
-        value = keras.ops.copy(value)  # np.asarray(variable) warns under NumPy 2
-    return float(keras.ops.convert_to_numpy(value))
-
-
-def resolve_mode(monitor, mode):
-    """``"min"`` or ``"max"``: ``mode`` itself, or a guess from the metric name like Keras's."""
-    if mode != "auto":
-        return mode
-    name = monitor.removeprefix("val_")
-    return "max" if any(name == m or name.endswith("_" + m) for m in _MAX_NAMES) else "min"
-
-
-def _check_path(name, path):
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
-        raise invalid_value(name, "a file path (str or os.PathLike)", path)
-    return os.fspath(path)
-
-
-def _warn_missing(callback, key, logs):
-    if not getattr(callback, "_warned_missing", False):
-        callback._warned_missing = True
-        warnings.warn(
-            f"{type(callback).__name__}: the monitored key {key!r} is not in the logs "
-            f"(available: {sorted(logs)}); it is ignored.",
-            stacklevel=3,
-        )
-
-
-class HistoryFrame(keras.callbacks.Callback):
-    """A live pandas DataFrame of the epoch logs, continued across several ``fit`` calls.
-
-    Each row is one epoch: the logs Keras passes to ``on_epoch_end`` (the same values as
-    ``history.history``, including keys that later callbacks add), plus ``epoch`` (counted across
-    ``fit`` calls: a second ``fit`` continues at the next number), ``learning_rate`` (read from
-    the optimizer when the logs do not carry it) and ``epoch_time`` (seconds, validation
-    included). Unlike the other kerasx callbacks it keeps its rows across ``fit`` calls, which is
-    its purpose; :meth:`reset` empties it.
-
-    Example:
-
-    >>> import numpy as np
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile(optimizer="sgd", loss="mse")
-    >>> frame = HistoryFrame()
-    >>> X, y = np.ones((8, 2)), np.ones(8)
-    >>> _ = model.fit(X, y, epochs=2, verbose=0, callbacks=[frame])
-    >>> _ = model.fit(X, y, epochs=1, verbose=0, callbacks=[frame])
-    >>> frame.frame["epoch"].tolist()
-    [0, 1, 2]
-    >>> list(frame.frame.columns)
-    ['loss', 'epoch', 'learning_rate', 'epoch_time']
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._logs = []  # the dicts Keras passes, so keys added by later callbacks show up
-        self._extra = []
-        self._epoch_start = None
-
-    def reset(self):
-        """Forgets every recorded epoch."""
-        self._logs, self._extra = [], []
-
-    def on_train_begin(self, logs=None):
-        self._epoch_start = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = {} if logs is None else logs
-        elapsed = np.nan if self._epoch_start is None else time.perf_counter() - self._epoch_start
-        extra = {"epoch": len(self._logs)}
-        if "learning_rate" not in logs:
-            extra["learning_rate"] = current_learning_rate(self.model)
-        extra["epoch_time"] = elapsed
-        self._logs.append(logs)
-        self._extra.append(extra)
-
-    @property
-    def frame(self):
-        """The recorded epochs as a new ``pandas.DataFrame`` (one row per epoch)."""
-        rows = [{**logs, **extra} for logs, extra in zip(self._logs, self._extra, strict=True)]
-        return pd.DataFrame(rows)
-
-    def to_csv(self, path, **kwargs):
-        """Writes :attr:`frame` to ``path`` (``kwargs`` go to ``DataFrame.to_csv``)."""
-        self.frame.to_csv(path, index=False, **kwargs)
-
-    def get_config(self):
-        return {}
+__all__ = ["ConfusionMatrixLogger", "LearningCurves"]
 
 
 def _draw_curves(figure, epochs, series, panels, best):
@@ -164,7 +53,8 @@ class LearningCurves(keras.callbacks.Callback):
     Args:
         path: the PNG file to (re)write.
         monitor: the logged key that defines the best epoch; a missing key is warned about once.
-        mode: ``"min"``, ``"max"``, or ``"auto"`` (``"max"`` for accuracy-like names).
+        mode: ``"min"``, ``"max"``, or ``"auto"``: from the compiled metric's direction, a
+            kerasx metric's name, or the name (see ``kerasx/callbacks/_direction.py``).
         panel_size: ``(width, height)`` of each panel in inches.
         dpi: resolution of the PNG.
 
@@ -183,11 +73,9 @@ class LearningCurves(keras.callbacks.Callback):
 
     def __init__(self, path, monitor="val_loss", mode="auto", panel_size=(4.0, 3.0), dpi=80):
         super().__init__()
-        self.path = _check_path("path", path)
-        if not isinstance(monitor, str):
-            raise invalid_value("monitor", "a str", monitor)
-        self.monitor = monitor
-        self.mode = check_one_of("mode", mode, ("auto", "min", "max"))
+        self.path = check_path("path", path)
+        self.monitor = check_monitor(monitor)
+        self.mode = check_one_of("mode", mode, MODES)
         if not (isinstance(panel_size, (tuple, list)) and len(panel_size) == 2):
             raise invalid_value("panel_size", "a (width, height) pair of floats > 0", panel_size)
         for size in panel_size:
@@ -196,10 +84,12 @@ class LearningCurves(keras.callbacks.Callback):
         self.dpi = check_int("dpi", dpi, minimum=1)
         self.panels = []
         self._epochs, self._series = [], {}
+        self._resolved_mode = None
 
     def on_train_begin(self, logs=None):
         self.panels, self._epochs, self._series = [], [], {}
-        self._warned_missing = False
+        self._warned = False
+        self._resolved_mode = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -213,7 +103,7 @@ class LearningCurves(keras.callbacks.Callback):
             values.extend([np.nan] * (len(self._epochs) - len(values)))
         self.panels = metric_panels(self._series)
         if self.monitor not in logs:
-            _warn_missing(self, self.monitor, logs)
+            warn_missing(self, self.monitor, logs)
         if not self.panels:
             return
         series = {key: list(values) for key, values in self._series.items()}
@@ -228,12 +118,14 @@ class LearningCurves(keras.callbacks.Callback):
 
     def best_epoch(self):
         """``(epoch, monitor, value)`` of the best epoch so far (1-based), or ``None``."""
-        values = np.asarray(self._series.get(self.monitor, []), dtype=float)
-        if values.size == 0 or np.all(np.isnan(values)):
+        values = self._series.get(self.monitor, [])
+        if np.all(np.isnan(values)):  # none yet (np.all of an empty list is True)
             return None
-        index = (np.nanargmax if resolve_mode(self.monitor, self.mode) == "max" else np.nanargmin)(
-            values
-        )
+        if self._resolved_mode is None:  # once per fit, when the compiled metrics are built
+            self._resolved_mode = resolve_mode(
+                self.monitor, self.mode, self.model, caller=type(self).__name__
+            )
+        index = best_index(values, self._resolved_mode)
         return self._epochs[index], self.monitor, float(values[index])
 
     def on_train_end(self, logs=None):
@@ -354,7 +246,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
                 )
         self.from_logs = from_logs
         self.validation_data = validation_data
-        self.path = None if path is None else _check_path("path", path)
+        self.path = None if path is None else check_path("path", path)
         self.threshold = float(check_positive("threshold", threshold))
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
@@ -365,7 +257,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.matrices = []
-        self._warned_missing = False
+        self._warned = False
 
     def _batches(self):
         data = self.validation_data
@@ -393,7 +285,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
         value = (logs or {}).get(self.from_logs)
         matrix = None if value is None else np.asarray(keras.ops.convert_to_numpy(value))
         if matrix is None or matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-            _warn_missing(self, self.from_logs, logs or {})
+            warn_missing(self, self.from_logs, logs or {})
             return None
         if np.array_equal(matrix, np.round(matrix)):
             matrix = matrix.astype(np.int64)

@@ -1,4 +1,4 @@
-"""Headless PNG rendering shared by the kerasx callbacks (private).
+"""Headless PNG rendering shared by the kerasx callbacks.
 
 Figures are built with :class:`matplotlib.figure.Figure` on an explicit Agg canvas, never through
 ``pyplot``, so no global plotting state is touched and no display is needed.

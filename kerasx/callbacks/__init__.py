@@ -14,15 +14,28 @@ key, and checks its arguments with the standard message. Plots are drawn headles
 - :class:`NaNGuard`: stops on a non-finite loss, gradient or weight; weights stay finite.
 - :class:`GradientNorm`: logs the global gradient norm.
 
+One file per family: ``history.py``, ``plots.py`` (with the headless renderer ``_render.py``),
+``lr.py``, ``guards.py`` and ``diagnostics.py``. Callbacks with a best epoch
+(:class:`LearningCurves`, :class:`TimeLimit`) decide which way is better in one place,
+``_direction.py``: an explicit ``mode`` wins; with ``mode="auto"`` the monitored key is looked up
+among the model's compiled metrics (a kerasx metric's ``direction``, else Keras's own hint),
+then among kerasx's metric names, then guessed from the name, with a warning when it cannot be.
+
 :class:`GradientNorm`'s probe mode and :class:`NaNGuard`'s in-graph step guard need TensorFlow
 (imported only when used; NaNGuard falls back to weight snapshots elsewhere), and
 :class:`OneCycle` cycles momentum only on TensorFlow; everything else runs under every Keras
 backend.
+
+>>> from kerasx.callbacks import HistoryFrame, TimeLimit
+>>> TimeLimit(seconds=60, monitor="val_matthews_correlation").mode
+'auto'
 """
 
-from kerasx._callbacks_guard import GradientNorm, NaNGuard, TimeLimit
-from kerasx._callbacks_logging import ConfusionMatrixLogger, HistoryFrame, LearningCurves
-from kerasx._callbacks_lr import LRFinder, OneCycle, one_cycle_schedule
+from kerasx.callbacks.diagnostics import GradientNorm
+from kerasx.callbacks.guards import NaNGuard, TimeLimit
+from kerasx.callbacks.history import HistoryFrame
+from kerasx.callbacks.lr import LRFinder, OneCycle, one_cycle_schedule
+from kerasx.callbacks.plots import ConfusionMatrixLogger, LearningCurves
 
 __all__ = [
     "ConfusionMatrixLogger",

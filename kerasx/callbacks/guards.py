@@ -1,22 +1,17 @@
-"""Callbacks that watch training: TimeLimit, NaNGuard, GradientNorm."""
+"""Callbacks that guard training: TimeLimit (a time budget) and NaNGuard (non-finite values)."""
 
 import math
 import time
 import warnings
 
 import keras
-import numpy as np
 
-from kerasx._callbacks_logging import resolve_mode, to_float
-from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
+from kerasx import _compat
+from kerasx._validation import check_int, check_one_of, check_positive
+from kerasx.callbacks._common import check_monitor, warn_missing, warn_once
+from kerasx.callbacks._direction import MODES, is_better, resolve_mode
 
-__all__ = ["GradientNorm", "NaNGuard", "TimeLimit"]
-
-
-def _warn_once(callback, message):
-    if not getattr(callback, "_warned", False):
-        callback._warned = True
-        warnings.warn(f"{type(callback).__name__}: {message}", stacklevel=3)
+__all__ = ["NaNGuard", "TimeLimit"]
 
 
 def _all_finite(variables):
@@ -62,10 +57,14 @@ class TimeLimit(keras.callbacks.Callback):
         seconds: the time budget.
         restore_best_weights: whether to restore the best epoch's weights on a timed stop.
         monitor: the logged key that defines the best epoch.
-        mode: ``"min"``, ``"max"`` or ``"auto"``.
+        mode: ``"min"``, ``"max"`` or ``"auto"``: from the compiled metric's direction, a
+            kerasx metric's name, or the name (see ``kerasx/callbacks/_direction.py``).
 
     Attributes:
         stopped_at: ``(epoch, batch)`` where the limit stopped the fit, else ``None``.
+        best_epoch: the best completed epoch (0-based, as Keras's ``EarlyStopping``) with
+            ``restore_best_weights``, else ``None``.
+        best: its value of ``monitor``.
 
     Example:
 
@@ -83,17 +82,17 @@ class TimeLimit(keras.callbacks.Callback):
         super().__init__()
         self.seconds = float(check_positive("seconds", seconds))
         self.restore_best_weights = bool(restore_best_weights)
-        if not isinstance(monitor, str):
-            raise invalid_value("monitor", "a str", monitor)
-        self.monitor = monitor
-        self.mode = check_one_of("mode", mode, ("auto", "min", "max"))
+        self.monitor = check_monitor(monitor)
+        self.mode = check_one_of("mode", mode, MODES)
         self.stopped_at = None
+        self.best_epoch, self.best = None, None
 
     def on_train_begin(self, logs=None):
         self.start_time = time.perf_counter()
         self.stopped_at = None
         self._epoch = 0
-        self._best, self._best_weights = None, None
+        self.best_epoch, self.best, self._best_weights = None, None, None
+        self._resolved_mode = None
         self._warned = False
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -109,14 +108,16 @@ class TimeLimit(keras.callbacks.Callback):
             return  # a partial epoch cut by the limit is not a candidate
         logs = logs or {}
         if self.monitor not in logs:
-            _warn_once(
-                self, f"the monitored key {self.monitor!r} is not in the logs {sorted(logs)}."
-            )
+            warn_missing(self, self.monitor, logs)
             return
+        if self._resolved_mode is None:  # once per fit, when the compiled metrics are built
+            self._resolved_mode = resolve_mode(
+                self.monitor, self.mode, self.model, caller=type(self).__name__
+            )
         value = float(logs[self.monitor])
-        better = np.less if resolve_mode(self.monitor, self.mode) == "min" else np.greater
-        if self._best is None or better(value, self._best):
-            self._best, self._best_weights = value, self.model.get_weights()
+        if is_better(value, self.best, self._resolved_mode):
+            self.best_epoch, self.best = epoch, value
+            self._best_weights = self.model.get_weights()
 
     def on_train_end(self, logs=None):
         if self.stopped_at is not None and self._best_weights is not None:
@@ -198,7 +199,7 @@ class NaNGuard(keras.callbacks.Callback):
             return self.method
         if keras.backend.backend() != "tensorflow":
             if self.method == "skip":
-                _warn_once(self, "method='skip' needs the TensorFlow backend; using 'snapshot'.")
+                warn_once(self, "method='skip' needs the TensorFlow backend; using 'snapshot'.")
             return "snapshot"
         import tensorflow as tf
 
@@ -235,18 +236,21 @@ class NaNGuard(keras.callbacks.Callback):
         self._skipped = keras.Variable(
             0.0, dtype="float32", trainable=False, name="nan_guard_skipped"
         )
-        flag, step = self._skipped, optimizer.apply
+        flag = self._skipped
 
-        def guarded_apply(grads, trainable_variables=None):
-            # One sum per gradient: NaN or ±inf iff some entry is (or the sum overflows,
-            # i.e. gradients ~1e38, which the step would turn into infinite weights anyway).
-            # Read-only, so cheaper than Keras's all(isfinite(g)) with its boolean copies.
-            sums = [keras.ops.cast(keras.ops.sum(g), "float32") for g in grads if g is not None]
-            finite = keras.ops.isfinite(keras.ops.sum(keras.ops.stack(sums)))
-            flag.assign(keras.ops.where(finite, 0.0, 1.0))
-            keras.ops.cond(finite, lambda: step(grads, trainable_variables), lambda: None)
+        def guard(step):
+            def guarded_apply(grads, trainable_variables=None):
+                # One sum per gradient: NaN or ±inf iff some entry is (or the sum overflows,
+                # i.e. gradients ~1e38, which the step would turn into infinite weights anyway).
+                # Read-only, so cheaper than Keras's all(isfinite(g)) with its boolean copies.
+                sums = [keras.ops.cast(keras.ops.sum(g), "float32") for g in grads if g is not None]
+                finite = keras.ops.isfinite(keras.ops.sum(keras.ops.stack(sums)))
+                flag.assign(keras.ops.where(finite, 0.0, 1.0))
+                keras.ops.cond(finite, lambda: step(grads, trainable_variables), lambda: None)
 
-        object.__setattr__(optimizer, "apply", guarded_apply)  # untracked, removed at the end
+            return guarded_apply
+
+        _compat.wrap_optimizer_apply(optimizer, guard)  # removed in on_train_end
         model.make_train_function(force=True)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -270,7 +274,7 @@ class NaNGuard(keras.callbacks.Callback):
         if self.method_ == "skip" and float(self._skipped):  # TensorFlow only: ~10 µs
             self._trip(batch, "gradient")
         elif not logs or "loss" not in logs:
-            _warn_once(self, "no 'loss' in the batch logs; only weights are checked.")
+            warn_once(self, "no 'loss' in the batch logs; only weights are checked.")
         elif not math.isfinite(logs["loss"]):
             self._trip(batch, "loss")
 
@@ -282,7 +286,7 @@ class NaNGuard(keras.callbacks.Callback):
         if self.bad_batch is None and not self._weights_finite():
             self._trip(None, "weights")
         if self.method_ == "skip":
-            vars(self.model.optimizer).pop("apply", None)
+            _compat.unwrap_optimizer_apply(self.model.optimizer)
             self.model.make_train_function(force=True)
 
     def _trip(self, batch, reason):
@@ -313,142 +317,3 @@ class NaNGuard(keras.callbacks.Callback):
 
     def get_config(self):
         return {"method": self.method, "snapshot_every": self.snapshot_every}
-
-
-class GradientNorm(keras.callbacks.Callback):
-    """Logs the global L2 norm of the gradient, ``sqrt(Σ_w ‖∂loss/∂w‖²)``, per epoch.
-
-    Two ways, chosen in ``on_train_begin``:
-
-    - **TapeModel** (any model with a ``log_gradient_norm`` property, see
-      :class:`kerasx.training.TapeModel`): the training step itself reports each batch's norm,
-      almost for free. The epoch's value is the **mean of its batch norms**. The callback turns
-      the property on and rebuilds the training function (Keras builds it before callbacks
-      start), and puts both back at the end.
-    - **Any model**, given ``probe_data``: the epoch's value is the norm of the gradient of the
-      compiled loss (plus regularization losses) on that fixed probe batch at the end of the
-      epoch, with an inference-mode forward pass (no dropout, no batch-norm updates). It costs
-      one forward and backward pass on the probe batch per epoch, and needs TensorFlow
-      (``tf.GradientTape``), imported only then.
-
-    The value is added to the epoch logs as ``name`` (so it shows in ``history.history``) and
-    kept in :attr:`epoch_norms`; with ``per_batch`` each batch's value is kept in
-    :attr:`batch_norms` too (in probe mode that is a probe pass per batch).
-
-    Args:
-        probe_data: ``(x, y)`` or ``(x, y, sample_weight)`` arrays, or a ``tf.data.Dataset``
-            whose first batch is used; needed unless the model is a TapeModel.
-        per_batch: also record every batch's norm.
-        name: the logged key.
-
-    Example:
-
-    >>> import numpy as np
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile(optimizer="sgd", loss="mse")
-    >>> X, y = np.ones((8, 2), "float32"), np.zeros(8, "float32")
-    >>> history = model.fit(X, y, epochs=2, verbose=0, callbacks=[GradientNorm((X, y))])
-    >>> len(history.history["gradient_norm"])
-    2
-    """
-
-    def __init__(self, probe_data=None, per_batch=False, name="gradient_norm"):
-        super().__init__()
-        if probe_data is not None and not hasattr(probe_data, "__iter__"):
-            raise invalid_value(
-                "probe_data", "an (x, y) pair, a tf.data.Dataset or None", probe_data
-            )
-        if isinstance(probe_data, (tuple, list)) and len(probe_data) not in (2, 3):
-            raise invalid_value(
-                "probe_data", "an (x, y) or (x, y, sample_weight) tuple", probe_data
-            )
-        self.probe_data = probe_data
-        self.per_batch = bool(per_batch)
-        if not isinstance(name, str) or not name:
-            raise invalid_value("name", "a non-empty str", name)
-        self.name = name
-        self.epoch_norms, self.batch_norms = [], []
-        self._mode = None
-
-    def on_train_begin(self, logs=None):
-        model = self.model
-        self.epoch_norms, self.batch_norms, self._warned = [], [], False
-        self._probe_fn = None
-        if hasattr(model, "log_gradient_norm"):
-            self._mode, self._previous = "tape", model.log_gradient_norm
-            if not self._previous:
-                model.log_gradient_norm = True
-                model.make_train_function(force=True)
-        elif self.probe_data is not None:
-            self._mode = "probe"
-        else:
-            self._mode = None
-            _warn_once(
-                self,
-                "the model has no `log_gradient_norm` and no probe_data was given; "
-                "nothing is logged.",
-            )
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._batch_values = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self._mode == "tape":
-            if logs is None or "gradient_norm" not in logs:
-                _warn_once(self, "no 'gradient_norm' in the batch logs of the TapeModel.")
-                return
-            value = float(logs["gradient_norm"])
-        elif self._mode == "probe" and self.per_batch:
-            value = self.probe_norm()
-        else:
-            return
-        self._batch_values.append(value)
-        if self.per_batch:
-            self.batch_norms.append(value)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self._mode == "tape":
-            value = float(np.mean(self._batch_values)) if self._batch_values else math.nan
-        elif self._mode == "probe":
-            value = self.probe_norm()
-        else:
-            return
-        self.epoch_norms.append(value)
-        if logs is not None:
-            logs[self.name] = value
-
-    def on_train_end(self, logs=None):
-        if self._mode == "tape" and not self._previous:
-            self.model.log_gradient_norm = False
-            self.model.make_train_function(force=True)
-
-    def probe_norm(self):
-        """The global gradient norm on the probe batch at the current weights (TensorFlow)."""
-        if self._probe_fn is None:
-            self._probe_fn = _make_probe(self.model, self.probe_data)
-        return to_float(self._probe_fn())
-
-    def get_config(self):
-        return {"per_batch": self.per_batch, "name": self.name}
-
-
-def _make_probe(model, probe_data):
-    """A compiled function of no arguments returning the probe batch's gradient norm."""
-    import tensorflow as tf  # TensorFlow only here, so the module imports under any backend
-
-    if isinstance(probe_data, (tuple, list)):
-        batch = tuple(probe_data)
-    else:  # a dataset: its first batch
-        batch = tuple(next(iter(probe_data)))
-    x, y = tf.convert_to_tensor(batch[0]), tf.convert_to_tensor(batch[1])
-    weight = tf.convert_to_tensor(batch[2]) if len(batch) > 2 else None
-
-    @tf.function(autograph=False)  # plain Python, no tensor-dependent control flow
-    def norm():
-        with tf.GradientTape() as tape:
-            y_pred = model(x, training=False)
-            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=weight, training=False)
-        gradients = tape.gradient(loss, model.trainable_variables)
-        return tf.linalg.global_norm([g for g in gradients if g is not None])
-
-    return norm

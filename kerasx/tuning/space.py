@@ -1,63 +1,35 @@
-"""The MLP search space: range checks, ``build_mlp`` and the KerasTuner ``MLPHyperModel``.
+"""The MLP a search tunes (:func:`build_mlp`) and its search spaces.
 
-Private module; the public names are re-exported by :mod:`kerasx.tuning`.
+:class:`MLPHyperModel` holds one :class:`~kerasx.tuning.distributions.SearchRange` per
+hyperparameter and hands it to KerasTuner (:meth:`MLPHyperModel.build`) or to scikit-learn
+(:meth:`MLPHyperModel.param_distributions`): one space, two searches.
 """
 
-import math
+import inspect
 
 import keras
 import keras_tuner
 import numpy as np
 from scipy import stats
-from sklearn.utils import check_random_state
 
-from kerasx._validation import check_int, check_one_of, invalid_value
+from kerasx._validation import check_int, check_one_of, check_range, invalid_value
 from kerasx.recipes._models import hidden_stack
+from kerasx.tuning.config import MLP_METRICS, objective_names
+from kerasx.tuning.distributions import RANGE_RULES, search_range
 
 __all__ = [
+    "MLP_DEFAULTS",
     "MLP_PARAMS",
     "MLPHyperModel",
     "build_mlp",
-    "check_range",
-    "log_uniform_int",
+    "course_param_distributions",
     "malaria_search_space",
-    "zero_or_log_uniform",
 ]
 
-# The hyperparameters of ``build_mlp`` a search may vary (``optimizer`` is not one: scikeras
-# reserves that name for its own compile argument).
-MLP_PARAMS = ("n_hidden", "n_neurons", "learning_rate", "dropout", "l2", "activation")
+#: The hyperparameters of ``build_mlp`` a search may vary (``optimizer`` is not one: scikeras
+#: reserves that name for its own compile argument).
+MLP_PARAMS = (*RANGE_RULES, "activation")
 _OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
-# When an l2 range starts at 0, its nonzero part is searched on a log scale over this many
-# decades below the upper bound (a log scale cannot reach 0).
-L2_DECADES = 3
-
-
-def check_range(name, value, *, minimum=None, maximum=None, integer=False, log=False):
-    """Returns ``(low, high)`` for a range given as a pair or as one fixed value.
-
-    Raises the standard ``ValueError`` when low > high, a bound is out of
-    ``[minimum, maximum]``, a bound is not a (finite) number, or ``log`` and low <= 0.
-    """
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2:
-        raise invalid_value(name, "a number or a (low, high) pair", value)
-    for bound in pair:
-        ok = isinstance(bound, (int, float, np.integer, np.floating)) and not isinstance(
-            bound, bool
-        )
-        ok = ok and math.isfinite(bound) and (not integer or float(bound).is_integer())
-        ok = ok and (minimum is None or bound >= minimum) and (maximum is None or bound <= maximum)
-        if not ok or (log and bound <= 0):
-            kind = "integers" if integer else "numbers"
-            bounds = f" >= {minimum}" if minimum is not None else ""
-            bounds += f" and <= {maximum}" if maximum is not None else ""
-            bounds = " > 0" if log else bounds
-            raise invalid_value(name, f"a (low, high) pair of {kind}{bounds}", value)
-    low, high = (int(b) for b in pair) if integer else (float(b) for b in pair)
-    if low > high:
-        raise invalid_value(name, "a (low, high) pair with low <= high", value)
-    return low, high
 
 
 def _check_output(output):
@@ -118,7 +90,7 @@ def build_mlp(
     ``hidden_1``…, then ``Dropout(dropout)`` when ``dropout > 0``] → ``Dense`` named ``output``:
     1 sigmoid unit and binary cross-entropy for ``output="binary"``, else ``output`` softmax units
     and sparse categorical cross-entropy (categorical when ``y`` comes one-hot encoded).
-    Metric: accuracy.
+    Metrics: :data:`kerasx.tuning.config.MLP_METRICS` (accuracy).
 
     Args:
         n_hidden: number of hidden layers (>= 0).
@@ -148,9 +120,8 @@ def build_mlp(
     input_shape, output, one_hot = _infer_shapes(input_shape, output, meta, X, y)
     n_hidden = check_int("n_hidden", n_hidden, minimum=0)
     n_neurons = check_int("n_neurons", n_neurons, minimum=1)
-    check_range("learning_rate", learning_rate, log=True)
-    check_range("dropout", dropout, minimum=0.0, maximum=0.999)
-    check_range("l2", l2, minimum=0.0)
+    for name, value in (("learning_rate", learning_rate), ("dropout", dropout), ("l2", l2)):
+        check_range(name, value, **RANGE_RULES[name][0])
     check_one_of("optimizer", optimizer, tuple(_OPTIMIZERS))
     if clear_session:
         keras.backend.clear_session()
@@ -171,70 +142,47 @@ def build_mlp(
     model.compile(
         optimizer=_OPTIMIZERS[optimizer](learning_rate=float(learning_rate)),
         loss=loss,
-        metrics=["accuracy"],
+        metrics=list(MLP_METRICS),
     )
     return model
 
 
-class _LogUniformInt:
-    """Integers in [low, high] whose logarithm is uniform (what ``hp.Int(sampling="log")`` does)."""
-
-    def __init__(self, low, high):
-        self.low, self.high = low, high
-
-    def rvs(self, size=None, random_state=None):
-        rng = np.random.default_rng(random_state) if not hasattr(random_state, "uniform") else None
-        source = rng if rng is not None else random_state
-        draw = np.exp(source.uniform(np.log(self.low), np.log(self.high + 1), size=size))
-        return np.clip(np.floor(draw), self.low, self.high).astype(int)
-
-    def __repr__(self):
-        return f"log_uniform_int({self.low}, {self.high})"
+#: ``build_mlp``'s defaults for :data:`MLP_PARAMS`, read from its signature (the one place they
+#: are written): the scikit-learn wrappers start from them.
+MLP_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(build_mlp).parameters.items()
+    if name in MLP_PARAMS
+}
 
 
-class _ZeroOrLogUniform:
-    """0 with probability 1/2, else log-uniform on [low, high] (the ``use_l2`` + ``l2`` pair)."""
+def course_param_distributions():
+    """The course's search space for ``RandomizedSearchCV``.
 
-    def __init__(self, low, high):
-        self.low, self.high = low, high
-        self._log_uniform = stats.loguniform(low, high)
+    ``n_hidden`` in {0, 1, 2, 3}, ``n_neurons`` in 1..99, ``learning_rate`` log-uniform on
+    [3e-4, 3e-2] (``reciprocal`` in the course).
 
-    def rvs(self, size=None, random_state=None):
-        # One generator for both draws: an integer seed given to each would replay the same
-        # uniforms, so "use" would follow the value instead of being independent of it.
-        random_state = check_random_state(random_state)
-        values = self._log_uniform.rvs(size=size, random_state=random_state)
-        use = stats.bernoulli(0.5).rvs(size=size, random_state=random_state)
-        return np.where(use == 1, values, 0.0) if size is not None else float(values * use)
-
-    def __repr__(self):
-        return f"zero_or_log_uniform({self.low}, {self.high})"
-
-
-def log_uniform_int(low, high):
-    """A distribution (``rvs``) of integers in [low, high] with a log-uniform spread."""
-    return _LogUniformInt(low, high)
-
-
-def zero_or_log_uniform(low, high):
-    """A distribution (``rvs``): 0 half of the time, else log-uniform on [low, high]."""
-    return _ZeroOrLogUniform(low, high)
+    >>> sorted(course_param_distributions())
+    ['learning_rate', 'n_hidden', 'n_neurons']
+    """
+    return {
+        "n_hidden": [0, 1, 2, 3],
+        "n_neurons": list(range(1, 100)),
+        "learning_rate": stats.loguniform(3e-4, 3e-2),
+    }
 
 
 class MLPHyperModel(keras_tuner.HyperModel):
     """A KerasTuner search space over the course's MLP (see :func:`build_mlp`).
 
-    Every range is an argument: a ``(low, high)`` pair, or one value to hold it fixed. Scales:
-    ``n_hidden`` uniform integers; ``n_neurons`` integers on a log scale (16 → 32 is as big a
-    step as 256 → 512); ``learning_rate`` log scale; ``dropout`` linear. ``l2`` is log scale
-    when ``low > 0``; a range that starts at 0 (the default) cannot be searched on a log scale,
-    so it becomes two hyperparameters: ``use_l2`` (a boolean) and ``l2``, log scale on
-    ``[high / 1000, high]``, used only when ``use_l2`` is True (the model then has no penalty).
-    ``activation`` is a choice among ``activations``. All hidden layers share ``n_neurons``, as in
-    the course. Usable with ``RandomSearch``, ``Hyperband`` and ``BayesianOptimization``;
-    :func:`kerasx.tuning.make_tuner` also checks the objective name before anything runs.
-
-    Each ``build`` starts from a clean Keras session.
+    Every range is an argument: a ``(low, high)`` pair, or one value to hold it fixed. Each
+    range's scale follows :mod:`kerasx.tuning.distributions` (log scales for ``n_neurons``,
+    ``learning_rate`` and a positive ``l2``; an ``l2`` range that starts at 0, the default, is
+    "no penalty half of the time, else log scale on ``[high / 1000, high]``": the hyperparameters
+    ``use_l2`` and ``l2``). ``activation`` is a choice among ``activations``. All hidden layers
+    share ``n_neurons``, as in the course. Usable with ``RandomSearch``, ``Hyperband`` and
+    ``BayesianOptimization``; :func:`kerasx.tuning.make_tuner` also checks the objective name
+    before anything runs. Each ``build`` starts from a clean Keras session.
 
     Args:
         input_shape: shape of one sample, e.g. ``(30000,)``.
@@ -277,13 +225,11 @@ class MLPHyperModel(keras_tuner.HyperModel):
         super().__init__(name=name, tunable=True)
         self.input_shape = tuple(check_int("input_shape", d, minimum=1) for d in input_shape)
         self.output = _check_output(output)
-        self.ranges = {
-            "n_hidden": check_range("n_hidden", n_hidden, minimum=0, integer=True),
-            "n_neurons": check_range("n_neurons", n_neurons, minimum=1, integer=True),
-            "learning_rate": check_range("learning_rate", learning_rate, log=True),
-            "dropout": check_range("dropout", dropout, minimum=0.0, maximum=0.999),
-            "l2": check_range("l2", l2, minimum=0.0),
-        }
+        given = dict(
+            n_hidden=n_hidden, n_neurons=n_neurons, learning_rate=learning_rate, dropout=dropout,
+            l2=l2,
+        )  # fmt: skip
+        self.search_ranges = {name: search_range(name, value) for name, value in given.items()}
         if isinstance(activations, str) or not activations:
             raise invalid_value(
                 "activations", "a non-empty sequence of activation names", activations
@@ -296,80 +242,36 @@ class MLPHyperModel(keras_tuner.HyperModel):
         self.activations = tuple(activations)
 
     @property
+    def ranges(self):
+        """``{name: (low, high)}`` for every ranged hyperparameter."""
+        return {name: (r.low, r.high) for name, r in self.search_ranges.items()}
+
+    @property
     def metric_names(self):
         """The names a tuner's objective may use: the compiled loss and metrics, plain and val_."""
-        names = ("loss", "accuracy")
-        return tuple(sorted(names + tuple(f"val_{name}" for name in names)))
+        return objective_names(MLP_METRICS)
 
     def draw(self, hp):
         """Declares the hyperparameters on ``hp`` and returns the values for :func:`build_mlp`."""
-        values = {
-            "n_hidden": _int_hp(hp, "n_hidden", self.ranges["n_hidden"], "linear"),
-            "n_neurons": _int_hp(hp, "n_neurons", self.ranges["n_neurons"], "log"),
-            "learning_rate": _float_hp(hp, "learning_rate", self.ranges["learning_rate"], "log"),
-            "dropout": _float_hp(hp, "dropout", self.ranges["dropout"], "linear"),
-            "l2": self._draw_l2(hp),
-        }
+        values = {name: r.declare(hp) for name, r in self.search_ranges.items()}
         if len(self.activations) == 1:
             values["activation"] = hp.Fixed("activation", self.activations[0])
         else:
             values["activation"] = hp.Choice("activation", list(self.activations))
         return values
 
-    def _draw_l2(self, hp):
-        low, high = self.ranges["l2"]
-        if high == 0 or low > 0:
-            return _float_hp(hp, "l2", (low, high), "log" if low > 0 else "linear")
-        use_l2 = hp.Boolean("use_l2")
-        value = hp.Float("l2", high / 10**L2_DECADES, high, sampling="log")
-        return value if use_l2 else 0.0
-
     def build(self, hp):
         """Builds the compiled model for the hyperparameters drawn on ``hp``."""
         return build_mlp(**self.draw(hp), input_shape=self.input_shape, output=self.output)
 
     def param_distributions(self):
-        """The same space for scikit-learn's ``RandomizedSearchCV`` (scipy distributions).
+        """The same space for scikit-learn's ``RandomizedSearchCV`` (lists and distributions).
 
         >>> sorted(MLPHyperModel((4,)).param_distributions())
         ['activation', 'dropout', 'l2', 'learning_rate', 'n_hidden', 'n_neurons']
         """
-        (h_low, h_high), (n_low, n_high) = self.ranges["n_hidden"], self.ranges["n_neurons"]
-        lr_low, lr_high = self.ranges["learning_rate"]
-        d_low, d_high = self.ranges["dropout"]
-        l2_low, l2_high = self.ranges["l2"]
-        if l2_high == 0:
-            l2 = [0.0]
-        elif l2_low == 0:
-            l2 = zero_or_log_uniform(l2_high / 10**L2_DECADES, l2_high)
-        else:
-            l2 = _continuous(stats.loguniform, l2_low, l2_high)
-        return {
-            "n_hidden": list(range(h_low, h_high + 1)),
-            "n_neurons": [n_low] if n_low == n_high else log_uniform_int(n_low, n_high),
-            "learning_rate": _continuous(stats.loguniform, lr_low, lr_high),
-            "dropout": [d_low] if d_low == d_high else stats.uniform(d_low, d_high - d_low),
-            "l2": l2,
-            "activation": list(self.activations),
-        }
-
-
-def _continuous(dist, low, high):
-    return [low] if low == high else dist(low, high)
-
-
-def _int_hp(hp, name, bounds, sampling):
-    low, high = bounds
-    if low == high:
-        return hp.Fixed(name, low)
-    return hp.Int(name, low, high, sampling=sampling)
-
-
-def _float_hp(hp, name, bounds, sampling):
-    low, high = bounds
-    if low == high:
-        return hp.Fixed(name, low)
-    return hp.Float(name, low, high, sampling=sampling)
+        distributions = {name: r.sampler() for name, r in self.search_ranges.items()}
+        return {**distributions, "activation": list(self.activations)}
 
 
 def malaria_search_space(input_shape=(30000,)):

@@ -1,16 +1,17 @@
-"""The scikit-learn path: ``randomized_search`` with scikeras or Keras's own wrapper.
+"""The scikit-learn path: :func:`randomized_search` with scikeras or Keras's own wrapper.
 
-Private module; the public names are re-exported by :mod:`kerasx.tuning`.
+Also the search into a folder that ``tune(tuner="sklearn")`` runs: ``RandomizedSearchCV``'s
+candidates, one by one, so that a resumed search skips the finished ones.
 """
 
 import copy
 import numbers
-import resource
+import os
 import time
 
 import keras
 import numpy as np
-from scipy import stats
+import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer_names
 from sklearn.model_selection import (
@@ -20,47 +21,21 @@ from sklearn.model_selection import (
     cross_val_score,
 )
 
-from kerasx._tuning_space import MLP_PARAMS, build_mlp, check_range, log_uniform_int
 from kerasx._validation import check_int, check_one_of, invalid_value
+from kerasx.tuning import _io
+from kerasx.tuning.config import WRAPPERS
+from kerasx.tuning.distributions import RANGE_RULES, search_range
+from kerasx.tuning.space import MLP_DEFAULTS, MLP_PARAMS, build_mlp, course_param_distributions
 
 __all__ = [
-    "WRAPPERS",
-    "course_param_distributions",
     "make_estimator",
-    "peak_rss_mb",
     "plain_params",
     "randomized_search",
     "refit_best",
     "resolve_param_distributions",
     "resumable_search",
+    "search_with_sklearn",
 ]
-
-WRAPPERS = ("scikeras", "keras")
-# build_mlp's defaults: scikeras passes to the build function only the parameters given here.
-_DEFAULTS = {
-    "n_hidden": 1,
-    "n_neurons": 30,
-    "learning_rate": 1e-3,
-    "dropout": 0.0,
-    "l2": 0.0,
-    "activation": "relu",
-}
-
-
-def course_param_distributions():
-    """The course's search space for ``RandomizedSearchCV``.
-
-    ``n_hidden`` in {0, 1, 2, 3}, ``n_neurons`` in 1..99, ``learning_rate`` log-uniform on
-    [3e-4, 3e-2] (``reciprocal`` in the course).
-
-    >>> sorted(course_param_distributions())
-    ['learning_rate', 'n_hidden', 'n_neurons']
-    """
-    return {
-        "n_hidden": [0, 1, 2, 3],
-        "n_neurons": list(range(1, 100)),
-        "learning_rate": stats.loguniform(3e-4, 3e-2),
-    }
 
 
 class _SKLearnMLPClassifier(keras.wrappers.SKLearnClassifier):
@@ -68,17 +43,19 @@ class _SKLearnMLPClassifier(keras.wrappers.SKLearnClassifier):
 
     The stock wrapper takes the build arguments as one ``model_kwargs`` dict, which
     ``RandomizedSearchCV`` cannot vary key by key, and its ``__sklearn_clone__`` drops
-    ``fit_kwargs``; here each build argument (and ``epochs``, ``batch_size``, ``fit_params``) is an estimator parameter and cloning keeps them all.
+    ``fit_kwargs``; here each build argument (and ``epochs``, ``batch_size``, ``fit_params``) is
+    an estimator parameter and cloning keeps them all. The wrapper's public ``model`` argument
+    is a callable of ``X`` and ``y``: this estimator's own :meth:`_build`, which reads them.
     """
 
     def __init__(
         self,
-        n_hidden=1,
-        n_neurons=30,
-        learning_rate=1e-3,
-        dropout=0.0,
-        l2=0.0,
-        activation="relu",
+        n_hidden=MLP_DEFAULTS["n_hidden"],
+        n_neurons=MLP_DEFAULTS["n_neurons"],
+        learning_rate=MLP_DEFAULTS["learning_rate"],
+        dropout=MLP_DEFAULTS["dropout"],
+        l2=MLP_DEFAULTS["l2"],
+        activation=MLP_DEFAULTS["activation"],
         optimizer="adam",
         epochs=10,
         batch_size=32,
@@ -86,7 +63,7 @@ class _SKLearnMLPClassifier(keras.wrappers.SKLearnClassifier):
         fit_params=None,
     ):
         # The stock ``fit_kwargs`` stays None: ``SKLBase.fit`` updates that dict in place.
-        super().__init__(model=build_mlp)
+        super().__init__(model=self._build)
         self.n_hidden = n_hidden
         self.n_neurons = n_neurons
         self.learning_rate = learning_rate
@@ -102,7 +79,7 @@ class _SKLearnMLPClassifier(keras.wrappers.SKLearnClassifier):
     def __sklearn_clone__(self):
         return type(self)(**copy.deepcopy(self.get_params(deep=False)))
 
-    def _get_model(self, X, y):
+    def _build(self, X, y):
         params = {name: getattr(self, name) for name in MLP_PARAMS}
         return build_mlp(**params, optimizer=self.optimizer, X=X, y=y)
 
@@ -128,6 +105,9 @@ def make_estimator(wrapper, *, epochs, batch_size, fit_kwargs=None):
 
     scikeras' own ``random_state`` is left unset: its seeding context leaves TensorFlow's op
     determinism switched on, after which unseeded random ops fail; seed globally instead.
+
+    >>> make_estimator("keras", epochs=2, batch_size=8).get_params()["n_neurons"]
+    30
     """
     check_one_of("wrapper", wrapper, WRAPPERS)
     fit_kwargs = dict(fit_kwargs or {})
@@ -138,50 +118,40 @@ def make_estimator(wrapper, *, epochs, batch_size, fit_kwargs=None):
     from scikeras.wrappers import KerasClassifier
 
     routed = {f"fit__{key}": value for key, value in fit_kwargs.items()}
+    # scikeras passes to the build function only the parameters given here.
     return KerasClassifier(
-        model=build_mlp,
-        **_DEFAULTS,
-        epochs=epochs,
-        batch_size=batch_size,
-        verbose=0,
-        **routed,
+        model=build_mlp, **MLP_DEFAULTS, epochs=epochs, batch_size=batch_size, verbose=0, **routed
     )
 
 
 def resolve_param_distributions(param_distributions):
     """Checks a search space and turns ``(low, high)`` pairs into distributions.
 
-    Values may be lists, objects with ``rvs`` (scipy distributions), or ``(low, high)`` tuples:
-    ``n_hidden`` → uniform integers, ``n_neurons`` → log-uniform integers, ``learning_rate`` and
-    ``l2`` → log-uniform (``l2`` must then have low > 0), ``dropout`` → uniform.
-    Raises the standard ``ValueError`` for an unknown name or a range with low > high.
+    Values may be lists, objects with ``rvs`` (scipy distributions), or, as in
+    :class:`~kerasx.tuning.MLPHyperModel`, ``(low, high)`` tuples or one number, which become
+    the distributions KerasTuner draws from (:func:`kerasx.tuning.distributions.search_range`).
+
+    Raises:
+        ValueError: for an unknown name, a range with low > high or out of its domain.
+
+    >>> resolve_param_distributions({"l2": (0.0, 1e-3), "n_hidden": (1, 2)})
+    {'l2': zero_or_log_uniform(1e-06, 0.001), 'n_hidden': [1, 2]}
     """
     if param_distributions is None:
         return course_param_distributions()
     resolved = {}
     for name, value in dict(param_distributions).items():
         check_one_of("param_distributions", name, MLP_PARAMS)
-        resolved[name] = _resolve_one(name, value)
+        if hasattr(value, "rvs"):
+            resolved[name] = value
+        elif name in RANGE_RULES and isinstance(value, (tuple, numbers.Real)):
+            resolved[name] = search_range(name, value).sampler()
+        elif isinstance(value, (list, range)) and len(value) > 0:
+            resolved[name] = list(value)
+        else:
+            expected = "a list, a distribution with rvs(), or a (low, high) tuple"
+            raise invalid_value(name, expected, value)
     return resolved
-
-
-def _resolve_one(name, value):
-    if hasattr(value, "rvs"):
-        return value
-    if isinstance(value, tuple):
-        if name == "n_hidden":
-            low, high = check_range(name, value, minimum=0, integer=True)
-            return list(range(low, high + 1))
-        if name == "n_neurons":
-            return log_uniform_int(*check_range(name, value, minimum=1, integer=True))
-        if name in ("learning_rate", "l2"):
-            return stats.loguniform(*check_range(name, value, log=True))
-        if name == "dropout":
-            low, high = check_range(name, value, minimum=0.0, maximum=0.999)
-            return stats.uniform(low, high - low)
-    if isinstance(value, (list, range)) and len(value) > 0:
-        return list(value)
-    raise invalid_value(name, "a list, a distribution with rvs(), or a (low, high) tuple", value)
 
 
 def _check_scoring(scoring):
@@ -220,7 +190,7 @@ def randomized_search(
         cv: number of folds (>= 2) or a scikit-learn splitter.
         param_distributions: dict name → list, scipy distribution or ``(low, high)`` tuple, over
             ``n_hidden``, ``n_neurons``, ``learning_rate``, ``dropout``, ``l2``, ``activation``;
-            None for :func:`course_param_distributions`.
+            None for :func:`~kerasx.tuning.course_param_distributions`.
         wrapper: ``"scikeras"`` (``scikeras.wrappers.KerasClassifier``, as in the course) or
             ``"keras"`` (``keras.wrappers.SKLearnClassifier``, maintained with Keras).
         epochs: training epochs per fit.
@@ -240,7 +210,6 @@ def randomized_search(
         ValueError: for an unknown wrapper, scorer or parameter name, or a range with
             low > high.
 
-    >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     >>> y = (X[:, 0] > 0).astype(int)
     >>> search = randomized_search(X, y, n_iter=1, cv=2, epochs=1)
@@ -253,12 +222,7 @@ def randomized_search(
         check_int("cv", cv, minimum=2)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
-    estimator = make_estimator(
-        wrapper,
-        epochs=epochs,
-        batch_size=batch_size,
-        fit_kwargs=fit_kwargs,
-    )
+    estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size, fit_kwargs=fit_kwargs)
     if random_state is not None:
         keras.utils.set_random_seed(random_state)
     search = RandomizedSearchCV(
@@ -303,11 +267,8 @@ def resumable_search(
     Returns:
         The list of candidate parameter dicts, indexed by trial id.
     """
-    candidates = list(
-        ParameterSampler(
-            resolve_param_distributions(param_distributions), n_iter, random_state=seed
-        )
-    )
+    distributions = resolve_param_distributions(param_distributions)
+    candidates = list(ParameterSampler(distributions, n_iter, random_state=seed))
     folds = StratifiedKFold(cv) if isinstance(cv, numbers.Integral) else cv
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size)
     for index, params in enumerate(candidates):
@@ -320,7 +281,7 @@ def resumable_search(
         row = {"trial_id": trial_id, "status": "COMPLETED", **plain_params(params)}
         row.update(score=float(np.mean(scores)), score_std=float(np.std(scores)))
         row["seconds"] = time.perf_counter() - started
-        row["peak_rss_mb"] = peak_rss_mb()
+        row["peak_rss_mb"] = _io.peak_rss_mb()
         if on_trial_done is not None:
             on_trial_done(row)
     return candidates
@@ -333,14 +294,60 @@ def refit_best(X, y, params, *, wrapper, epochs, batch_size, seed):
     return estimator.set_params(**params).fit(X, y)
 
 
-def peak_rss_mb():
-    """This process's peak resident memory so far, in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def plain_params(params):
-    """Turns NumPy scalars into Python ones (for JSON and CSV)."""
+    """Turns NumPy scalars into Python ones (for JSON and CSV).
+
+    >>> plain_params({"n": np.int64(3)})
+    {'n': 3}
+    """
     return {
         key: value.item() if isinstance(value, np.generic) else value
         for key, value in params.items()
     }
+
+
+def search_with_sklearn(X, y, config):
+    """Runs (or resumes) the ``RandomizedSearchCV`` candidates of ``config`` in ``config.out``.
+
+    Args:
+        X: training inputs.
+        y: integer class labels.
+        config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set.
+
+    Returns:
+        ``(trials, best_hyperparameters, best_score, model)``.
+    """
+    csv_path = os.path.join(config.out, "trials.csv")
+    previous = None if config.overwrite else _io.read_trials(csv_path)
+    rows = [] if previous is None else previous.to_dict("records")
+    _io.progress(
+        config.progress, f"sklearn search in {config.out}: {len(rows)} finished trial(s) reused"
+    )
+
+    def on_trial_done(row):
+        rows.append(row)
+        _io.write_csv(pd.DataFrame(rows), csv_path)
+        message = (
+            f"trial {row['trial_id']} COMPLETED: score={row['score']:.4f} ({row['seconds']:.1f} s)"
+        )
+        _io.progress(config.progress, message)
+
+    options = dict(
+        wrapper=config.wrapper, epochs=config.epochs, batch_size=config.batch_size,
+        seed=config.seed,
+    )  # fmt: skip
+    candidates = resumable_search(
+        X,
+        y,
+        param_distributions=config.hypermodel.param_distributions(),
+        n_iter=config.trial_limit,
+        cv=config.cv,
+        done_ids={row["trial_id"] for row in rows},
+        on_trial_done=on_trial_done,
+        **options,
+    )
+    trials = pd.DataFrame(rows).sort_values("trial_id", ignore_index=True)
+    best = trials.loc[trials["score"].idxmax()]
+    best_params = candidates[int(best["trial_id"])]
+    estimator = refit_best(X, y, best_params, **options)
+    return trials, plain_params(best_params), float(best["score"]), estimator.model_

@@ -1,0 +1,58 @@
+"""Hyperparameter search for the course's MLP: KerasTuner and the scikit-learn path.
+
+Two ways to tune the same MLP (:func:`build_mlp`) over the same space (:class:`MLPHyperModel`;
+one rule turns each range into a distribution for both, :mod:`kerasx.tuning.distributions`):
+
+- KerasTuner: :func:`make_tuner` (``"random"``, ``"hyperband"``, ``"bayesian"``), which checks
+  the objective name before anything trains and times every trial (:func:`trials_table`);
+- scikit-learn: :func:`randomized_search`, the course's ``RandomizedSearchCV`` over scikeras'
+  ``KerasClassifier`` or Keras's own ``keras.wrappers.SKLearnClassifier``.
+
+:func:`tune` (``kerasx tune`` on the command line) runs either one into a folder, from one frozen,
+checked :class:`TuneConfig`: a trials table, the best model, and a search that resumes from the
+folder. Every trial builds its model in a clean Keras session. TensorFlow 2.21 keeps the native
+memory of each traced ``fit`` until its process ends (keras-team/keras#17458), so
+``trials_per_process=N`` runs the search as a chain of processes that each resume it.
+
+Modules: ``config`` (:class:`TuneConfig`, no Keras import), ``distributions``, ``space``
+(:func:`build_mlp`, :class:`MLPHyperModel`), ``tuners`` (KerasTuner), ``sklearn_search``,
+``search`` (one search in this process), ``processes`` (a chain of them), ``run``
+(:func:`tune`). The names below are loaded on first use, so ``import kerasx.tuning`` and the
+command line's option parsing stay light.
+
+>>> from kerasx.tuning import TuneConfig
+>>> TuneConfig(out="runs/tune", tuner="sklearn", objective="val_loss")
+Traceback (most recent call last):
+...
+ValueError: Invalid value for argument `objective`. Expected 'val_accuracy' with tuner='sklearn' (its cross-validated accuracy). Received: objective='val_loss'
+"""
+
+import importlib
+
+#: Each public name and the module of :mod:`kerasx.tuning` that defines it.
+_HOMES = {
+    "TUNERS": "config",
+    "TuneConfig": "config",
+    "MLPHyperModel": "space",
+    "build_mlp": "space",
+    "course_param_distributions": "space",
+    "malaria_search_space": "space",
+    "make_tuner": "tuners",
+    "trials_table": "tuners",
+    "randomized_search": "sklearn_search",
+    "tune": "run",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f"kerasx.tuning.{_HOMES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kerasx.tuning' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

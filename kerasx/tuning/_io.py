@@ -1,0 +1,83 @@
+"""What a search reads from and writes to its surroundings: files, memory, environment.
+
+Private helpers shared by the KerasTuner and scikit-learn paths.
+"""
+
+import json
+import math
+import os
+
+import pandas as pd
+
+try:  # Unix only: on Windows ``peak_rss_mb`` reports NaN.
+    import resource
+except ImportError:
+    resource = None
+
+__all__ = [
+    "is_distributed",
+    "is_worker",
+    "peak_rss_mb",
+    "progress",
+    "read_json",
+    "read_trials",
+    "write_csv",
+    "write_json",
+]
+
+
+def read_json(path):
+    """The JSON object in ``path``, or ``{}`` when there is no such file."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def write_json(path, data):
+    """Writes ``data`` to ``path`` through a temporary file, so a killed process never tears it."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as file:
+        json.dump(data, file)
+    os.replace(tmp, path)
+
+
+def write_csv(table, path):
+    """Writes a ``pandas.DataFrame`` to ``path`` through a temporary file."""
+    tmp = f"{path}.tmp"
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def read_trials(path):
+    """The trials table in ``path`` (trial ids kept as text: ``"000"``), or None."""
+    if not os.path.exists(path):
+        return None
+    return pd.read_csv(path, dtype={"trial_id": str})
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MiB; NaN where ``resource`` is missing.
+
+    >>> peak_rss_mb() > 0
+    True
+    """
+    if resource is None:
+        return math.nan
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def progress(enabled, message):
+    """Prints ``[kerasx tune] message`` when ``enabled``."""
+    if enabled:
+        print(f"[kerasx tune] {message}", flush=True)
+
+
+def is_distributed():
+    """True when KerasTuner's distributed mode is on (``KERASTUNER_ORACLE_IP`` is set)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ
+
+
+def is_worker():
+    """True in a distributed search's worker (its oracle lives in the chief)."""
+    return is_distributed() and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")

@@ -1,0 +1,93 @@
+"""One search in this process: the folder's record, the KerasTuner or scikit-learn run, the outputs.
+
+A search folder holds ``search.json`` (what identifies the search, so that another one is not
+resumed into it), ``trials.csv``, ``best.json`` and ``best_model.keras``.
+"""
+
+import json
+import os
+
+import keras
+
+from kerasx._validation import invalid_value
+from kerasx.tuning import _io
+from kerasx.tuning.sklearn_search import search_with_sklearn
+from kerasx.tuning.tuners import search_with_keras_tuner
+
+__all__ = ["read_results", "record_search", "search_in_process"]
+
+
+def record_search(config, X):
+    """Writes ``config.out/search.json``, refusing a folder that holds a different search.
+
+    The record is the config's :meth:`~kerasx.tuning.TuneConfig.identity` plus the data's shape
+    and the hypermodel's ranges.
+
+    Raises:
+        ValueError: when the folder holds another search and ``config.overwrite`` is False.
+    """
+    os.makedirs(config.out, exist_ok=True)
+    record = config.identity()
+    record.update(input_shape=list(X.shape[1:]), n_samples=len(X))
+    record["space"] = config.hypermodel.ranges
+    record = json.loads(json.dumps(record))  # tuples become lists, as in the file
+    path = os.path.join(config.out, "search.json")
+    previous = _io.read_json(path)
+    if previous and previous != record and not config.overwrite:
+        expected = f"a folder holding the same search ({previous}) or overwrite=True"
+        raise invalid_value("out", expected, config.out)
+    if not _io.is_worker():
+        _io.write_json(path, record)
+
+
+def search_in_process(X, y, config, X_test=None, y_test=None):
+    """Runs the search of ``config`` here and writes its outputs (see :func:`kerasx.tuning.tune`).
+
+    Args:
+        X: training inputs.
+        y: integer class labels.
+        config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set; its folder is
+            recorded already (:func:`record_search`).
+        X_test: optional test inputs.
+        y_test: optional test labels.
+
+    Returns:
+        ``tune``'s result dict.
+    """
+    keras.utils.set_random_seed(config.seed)
+    run = search_with_sklearn if config.tuner == "sklearn" else search_with_keras_tuner
+    trials, best_hps, best_score, model = run(X, y, config)
+    result = {
+        "trials": trials,
+        "best_hyperparameters": best_hps,
+        "best_score": best_score,
+        "model": model,
+        "test_accuracy": None,
+    }
+    if model is None:  # a distributed worker: the chief writes the results
+        return result
+    if X_test is not None:
+        metrics = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
+        result["test_accuracy"] = float(metrics["accuracy"])
+    if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
+        model.optimizer.build(model.trainable_variables)
+    model.save(os.path.join(config.out, "best_model.keras"))
+    summary = {key: result[key] for key in ("best_hyperparameters", "best_score", "test_accuracy")}
+    _io.write_json(os.path.join(config.out, "best.json"), summary)
+    say = _io.progress
+    say(config.progress, f"best score {best_score:.4f} with {best_hps}; model in {config.out}")
+    if result["test_accuracy"] is not None:
+        say(config.progress, f"test accuracy of the best model: {result['test_accuracy']:.4f}")
+    return result
+
+
+def read_results(out):
+    """``tune``'s result dict, read back from the files of a finished search in ``out``."""
+    best = _io.read_json(os.path.join(out, "best.json"))
+    return {
+        "trials": _io.read_trials(os.path.join(out, "trials.csv")),
+        "best_hyperparameters": best["best_hyperparameters"],
+        "best_score": best["best_score"],
+        "model": keras.models.load_model(os.path.join(out, "best_model.keras")),
+        "test_accuracy": best["test_accuracy"],
+    }

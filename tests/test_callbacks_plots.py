@@ -1,0 +1,177 @@
+"""Tests of kerasx.callbacks.plots (LearningCurves, ConfusionMatrixLogger)."""
+
+import os
+import warnings
+
+import keras
+import numpy as np
+import pytest
+from callback_helpers import assert_png, small_model, tf_dataset
+from helpers import binary_data
+from sklearn.metrics import confusion_matrix
+
+from kerasx import callbacks as cb
+
+agnostic = pytest.mark.backend_agnostic
+
+# --------------------------------------------------------------------------- LearningCurves
+
+
+@agnostic
+class TestLearningCurves:
+    def test_writes_png_with_one_panel_per_metric(self, tmp_path):
+        X, y = binary_data(n=64)
+        model = small_model(metrics=("accuracy", "mae"))
+        path = tmp_path / "sub" / "curves.png"
+        curves = cb.LearningCurves(path, panel_size=(3, 2), dpi=50)
+        history = model.fit(
+            X, y, epochs=3, batch_size=16, validation_data=(X, y), verbose=0, callbacks=[curves]
+        )
+        names = sorted({key.removeprefix("val_") for key in history.history})
+        assert sorted(curves.panels) == names == ["accuracy", "loss", "mae"]
+        image = assert_png(path)
+        # Each panel is 3 x 2 inches at 50 dpi, side by side.
+        assert image.shape[:2] == (2 * 50, 3 * 50 * len(names))
+        best = int(np.argmin(history.history["val_loss"])) + 1
+        assert curves.best_epoch()[:2] == (best, "val_loss")
+
+    def test_matrix_metrics_are_left_out(self, tmp_path):
+        from kerasx.metrics import ConfusionMatrix
+
+        X, y = binary_data(n=32)
+        model = small_model(metrics=("accuracy", ConfusionMatrix()))
+        curves = cb.LearningCurves(tmp_path / "curves.png")
+        model.fit(X, y, epochs=2, validation_data=(X, y), verbose=0, callbacks=[curves])
+        assert sorted(curves.panels) == ["accuracy", "loss"]
+        assert assert_png(tmp_path / "curves.png").shape[1] == 2 * 4 * 80
+
+    def test_missing_monitor_warns_and_still_draws(self, tmp_path):
+        X, y = binary_data(n=32)
+        model = small_model(metrics=())
+        path = tmp_path / "curves.png"
+        curves = cb.LearningCurves(path)  # val_loss is missing: no validation data
+        with pytest.warns(UserWarning, match="'val_loss' is not in the logs"):
+            model.fit(X, y, epochs=2, verbose=0, callbacks=[curves])
+        assert curves.best_epoch() is None
+        assert assert_png(path).shape[1] == 4 * 80  # one panel: loss
+
+    def test_state_reset_on_train_begin(self, tmp_path):
+        X, y = binary_data(n=32)
+        model = small_model(metrics=())
+        curves = cb.LearningCurves(tmp_path / "c.png", monitor="loss", mode="min")
+        model.fit(X, y, epochs=3, verbose=0, callbacks=[curves])
+        model.fit(X, y, epochs=1, verbose=0, callbacks=[curves])
+        assert curves.best_epoch()[0] == 1
+
+
+# ------------------------------------------------------------------ ConfusionMatrixLogger
+
+
+@agnostic
+class TestConfusionMatrixLogger:
+    def test_binary_matches_sklearn_and_logs_counts(self, tmp_path):
+        X, y = binary_data(n=80)
+        model = small_model()
+        path = tmp_path / "cm.png"
+        logger = cb.ConfusionMatrixLogger((X, y), path=path, batch_size=32, class_names=["a", "b"])
+        history = model.fit(X, y, epochs=2, verbose=0, callbacks=[logger])
+        predicted = (model.predict(X, verbose=0).reshape(-1) > 0.5).astype(int)
+        expected = confusion_matrix(y.astype(int), predicted, labels=[0, 1])
+        np.testing.assert_array_equal(logger.matrices[-1], expected)
+        (tn, fp), (fn, tp) = expected
+        last = {key: values[-1] for key, values in history.history.items()}
+        assert (last["val_tn"], last["val_fp"], last["val_fn"], last["val_tp"]) == (tn, fp, fn, tp)
+        assert len(logger.matrices) == 2
+        assert_png(path)
+
+    def test_multiclass_one_hot(self, rng):
+        X = rng.standard_normal((60, 4)).astype("float32")
+        labels = rng.integers(0, 3, 60)
+        y = keras.utils.to_categorical(labels, 3)
+        model = small_model(units=3)
+        logger = cb.ConfusionMatrixLogger((X, y), batch_size=7)
+        history = model.fit(X, y, epochs=1, verbose=0, callbacks=[logger])
+        expected = confusion_matrix(
+            labels, model.predict(X, verbose=0).argmax(-1), labels=[0, 1, 2]
+        )
+        np.testing.assert_array_equal(logger.matrices[-1], expected)
+        assert "val_tp" not in history.history
+
+    def test_tf_data_and_threshold(self):
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("tf.data input")
+        X, y = binary_data(n=50)
+        model = small_model()
+        logger = cb.ConfusionMatrixLogger(tf_dataset(X, y, 16), threshold=0.3, prefix="cm_")
+        history = model.fit(
+            tf_dataset(X, y), epochs=1, shuffle=False, verbose=0, callbacks=[logger]
+        )
+        predicted = (model.predict(X, verbose=0).reshape(-1) > 0.3).astype(int)
+        expected = confusion_matrix(y.astype(int), predicted, labels=[0, 1])
+        np.testing.assert_array_equal(logger.matrices[-1], expected)
+        assert history.history["cm_tp"] == [expected[1, 1]]
+
+    def test_from_logs_matches_sklearn_on_the_validation_data(self, tmp_path):
+        from kerasx.metrics import ConfusionMatrix
+
+        X, y = binary_data(n=80)
+        Xv, yv = binary_data(n=37, seed=1)
+        model = small_model(metrics=(ConfusionMatrix(),))
+        path = tmp_path / "cm.png"
+        logger = cb.ConfusionMatrixLogger(path=path, from_logs="val_confusion_matrix")
+        history = model.fit(X, y, epochs=2, validation_data=(Xv, yv), verbose=0, callbacks=[logger])
+        predicted = (model.predict(Xv, verbose=0).reshape(-1) > 0.5).astype(int)
+        expected = confusion_matrix(yv.astype(int), predicted, labels=[0, 1])
+        np.testing.assert_array_equal(logger.matrices[-1], expected)
+        assert logger.matrices[-1].dtype == np.int64 and len(logger.matrices) == 2
+        (tn, fp), (fn, tp) = expected
+        last = {key: values[-1] for key, values in history.history.items()}
+        assert (last["val_tn"], last["val_fp"], last["val_fn"], last["val_tp"]) == (tn, fp, fn, tp)
+        assert_png(path)
+
+    def test_from_logs_missing_key_warns_once(self):
+        X, y = binary_data(n=40)
+        logger = cb.ConfusionMatrixLogger(from_logs="val_confusion_matrix")
+        with pytest.warns(UserWarning, match="'val_confusion_matrix' is not in the logs") as caught:
+            history = small_model().fit(X, y, epochs=2, verbose=0, callbacks=[logger])
+        assert len([w for w in caught if "val_confusion_matrix" in str(w.message)]) == 1
+        assert logger.matrices == [] and "val_tp" not in history.history
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+INVALID = [
+    (lambda: cb.LearningCurves(3), "path", "a file path"),
+    (lambda: cb.LearningCurves("a.png", mode="up"), "mode", "one of"),
+    (lambda: cb.LearningCurves("a.png", dpi=0), "dpi", "an integer >= 1"),
+    (lambda: cb.LearningCurves("a.png", panel_size=(4, -1)), "panel_size", "a float > 0"),
+    (lambda: cb.ConfusionMatrixLogger(5), "validation_data", "an \\(x, y\\) pair"),
+    (lambda: cb.ConfusionMatrixLogger(([1], [1]), threshold=0), "threshold", "a float > 0"),
+    (lambda: cb.ConfusionMatrixLogger(([1], [1]), batch_size=0), "batch_size", "an integer"),
+    (lambda: cb.ConfusionMatrixLogger(from_logs=""), "from_logs", "a non-empty str or None"),
+    (
+        lambda: cb.ConfusionMatrixLogger(([1], [1]), from_logs="val_confusion_matrix"),
+        "validation_data",
+        "None when from_logs",
+    ),
+]
+
+
+@agnostic
+@pytest.mark.parametrize(("make", "name", "expected"), INVALID)
+def test_invalid_arguments(make, name, expected):
+    with pytest.raises(
+        ValueError, match=f"Invalid value for argument `{name}`. Expected {expected}"
+    ):
+        make()
+
+
+@agnostic
+def test_config_holds_the_arguments(tmp_path):
+    curves = cb.LearningCurves(tmp_path / "a.png", monitor="loss", dpi=60)
+    assert cb.LearningCurves(**curves.get_config()).get_config() == curves.get_config()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cb.HistoryFrame().get_config() == {}
+    assert os.fspath(tmp_path / "a.png") == curves.get_config()["path"]
