@@ -14,8 +14,10 @@ from kerasx._version import __version__
 
 _SUBMODULES = (
     "backprop",
+    "calibration",
     "callbacks",
     "data",
+    "explain",
     "losses",
     "metrics",
     "recipes",

@@ -15,6 +15,17 @@ Three sources give the same arrays, with **label 1 = parasitized** everywhere:
 1.0 for a folder and for ``"synthetic"`` (a fixed population of 2,800 images, 1,400 per class).
 The subset and the train/test split are both stratified and depend only on ``seed``.
 
+Two ways to split (``split=``):
+
+- ``"cell"`` (the course's): a stratified split of the cells. The NIH data set has many cells of
+  each patient, so cells of one patient land on both sides and the test score is optimistic.
+- ``"patient"``: whole patients go to one side. The patient is the prefix of the NIH file name
+  before ``_IMG`` (``C100P61ThinF_IMG_20150918_144348_cell_138.png`` belongs to ``C100P61ThinF``;
+  see :func:`patient_id`). This needs file names, so only a folder source has it.
+
+:func:`split_files` says which files went to each side, and :func:`load_folder` loads every image
+of a folder (an external test set) with its file name.
+
 Images are decoded and resized with TensorFlow in parallel (``tf.data``), rounded to 8 bits like
 the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8-bit arrays as
 ``.npy`` files so a second load skips decoding.
@@ -26,16 +37,19 @@ the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8
 (22, 6)
 """
 
+import fractions
 import functools
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import socket
+import warnings
 
 import numpy as np
 import tensorflow as tf
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from kerasx._validation import check_in_range, check_int, check_one_of, invalid_value
 
@@ -43,9 +57,12 @@ __all__ = [
     "CLASS_NAMES",
     "DatasetUnavailableError",
     "describe_source",
+    "load_folder",
     "load_malaria",
     "make_synthetic_malaria",
     "malaria_dataset",
+    "patient_id",
+    "split_files",
 ]
 
 #: Class names indexed by label: ``CLASS_NAMES[1] == "parasitized"``.
@@ -55,7 +72,10 @@ _CLASS_DIRS = (("Parasitized", 1), ("Uninfected", 0))
 _DEFAULT_FRACTION = {"tfds": 0.1, "folder": 1.0, "synthetic": 1.0}
 _SYNTHETIC_SIZE = 2800
 _SYNTHETIC_SEED = 20150918
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
+_SPLITS = ("cell", "patient")
+# A patient split puts m of k folds in the test set, with m / k ≈ test_size and k at most this.
+_MAX_FOLDS = 20
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _LAYOUT = (
     "a folder in the NIH layout: Parasitized/ and Uninfected/ subfolders of PNG images "
@@ -107,6 +127,7 @@ def load_malaria(
     flatten=True,
     test_size=0.2,
     seed=0,
+    split="cell",
     data_dir=None,
     cache_dir=None,
 ):
@@ -122,17 +143,25 @@ def load_malaria(
             ``(n, image_size, image_size, 3)``.
         test_size: share of the (sub)set held out for testing, in (0, 1).
         seed: seed of the subset and of the split; the same seed gives the same arrays.
+        split: ``"cell"`` splits the cells (stratified by label); ``"patient"`` (folders only)
+            puts every patient's cells on one side, stratified as far as whole patients allow
+            (scikit-learn's ``StratifiedGroupKFold``: ``m`` of ``k`` folds form the test set,
+            with ``m / k`` the nearest fraction to ``test_size`` with ``k <= 20``, e.g. 1/5 for
+            0.2, so the test share is ``test_size`` only as closely as the patients' sizes
+            allow). The subset of ``fraction`` is drawn by cell before the split.
         data_dir: TFDS data directory (``"tfds"`` only; ``None`` is TFDS's default).
-        cache_dir: folder for the decoded uint8 arrays (``.npy`` files in a subfolder), keyed by the source (file
-            names, sizes, modification times), ``image_size``, ``fraction``, ``seed`` and
-            ``test_size``. ``None`` disables caching.
+        cache_dir: folder for the decoded uint8 arrays (``.npy`` files in a subfolder), keyed by
+            the source (file names, sizes, modification times), ``image_size``, ``fraction``,
+            ``seed``, ``test_size`` and ``split``. ``None`` disables caching.
 
     Returns:
         ``(X_train, y_train), (X_test, y_test)``: ``X`` float32 in [0, 1], ``y`` float32 with
         1 = parasitized, 0 = uninfected, in shuffled order.
 
     Raises:
-        ValueError: an invalid argument, or a PNG that cannot be decoded (the file is named).
+        ValueError: an invalid argument (``split="patient"`` with ``"tfds"`` or
+            ``"synthetic"``, which have no file names, or a file name without ``_IMG``), or a
+            PNG that cannot be decoded (the file is named).
         FileNotFoundError: a missing or empty folder, or one without the class subfolders.
         DatasetUnavailableError: ``"tfds"`` when TFDS cannot provide the data (e.g. offline).
 
@@ -141,16 +170,16 @@ def load_malaria(
     True
     """
     kind, fraction, image_size, flatten = _check_args(
-        source, fraction, image_size, flatten, test_size, seed
+        source, fraction, image_size, flatten, test_size, seed, split
     )
     cache_path = None
     if cache_dir is not None:
-        key = _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size)
+        key = _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size, split)
         cache_path = os.path.join(os.fspath(cache_dir), f"malaria-{kind}-{key}")
         if os.path.isdir(cache_path):
             return _finish(*_read_cache(cache_path), flatten=flatten)
     records = _records(kind, source, data_dir)
-    train_idx, test_idx = _split_indices(records.labels, fraction, test_size, seed)
+    train_idx, test_idx = _split_indices(records, fraction, test_size, seed, split)
     images = records.decode(np.concatenate([train_idx, test_idx]), image_size)
     arrays = (
         images[: len(train_idx)],
@@ -174,6 +203,7 @@ def malaria_dataset(
     shuffle=None,
     test_size=0.2,
     seed=0,
+    split_by="cell",
     data_dir=None,
 ):
     """A batched, prefetched ``tf.data.Dataset`` of ``(x, y)`` for data that do not fit in memory.
@@ -184,7 +214,9 @@ def malaria_dataset(
     Args:
         source, fraction, image_size, flatten, test_size, seed, data_dir: as for
             :func:`load_malaria`.
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"`` or ``"test"``: which side of the split.
+        split_by: how to split, :func:`load_malaria`'s ``split``: ``"cell"`` or ``"patient"``.
+            (It has another name here because ``split`` names the side, as in TFDS.)
         batch_size: examples per batch.
         shuffle: reshuffle each epoch; ``None`` means True for ``"train"``, False for ``"test"``.
             Unshuffled, the order is :func:`load_malaria`'s for a folder or ``"synthetic"`` and
@@ -203,10 +235,10 @@ def malaria_dataset(
     check_one_of("split", split, ("train", "test"))
     batch_size = check_int("batch_size", batch_size, minimum=1)
     kind, fraction, image_size, flatten = _check_args(
-        source, fraction, image_size, flatten, test_size, seed
+        source, fraction, image_size, flatten, test_size, seed, split_by, name="split_by"
     )
     records = _records(kind, source, data_dir)
-    train_idx, test_idx = _split_indices(records.labels, fraction, test_size, seed)
+    train_idx, test_idx = _split_indices(records, fraction, test_size, seed, split_by)
     indices = train_idx if split == "train" else test_idx
     ds = records.dataset(indices, image_size)
     labels_of = tf.constant(records.labels)
@@ -223,6 +255,103 @@ def malaria_dataset(
         ds = ds.shuffle(min(len(indices), 4096), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def patient_id(filename):
+    """The patient of an NIH cell image: its file name's prefix before ``_IMG``.
+
+    NIH names each cell ``<patient>_IMG_<date>_<time>_cell_<n>.png``; the 27,558 images come
+    from about 200 patients, and the shared 2,800 from 141.
+
+    Args:
+        filename: a file name or path.
+
+    Returns:
+        The patient's prefix, e.g. ``"C100P61ThinF"``.
+
+    Raises:
+        ValueError: the name has no prefix before ``_IMG``.
+
+    >>> patient_id("cells/Parasitized/C100P61ThinF_IMG_20150918_144348_cell_138.png")
+    'C100P61ThinF'
+    """
+    name = os.path.basename(os.fspath(filename))
+    prefix, marker, _ = name.partition("_IMG")
+    if not (prefix and marker):
+        raise invalid_value(
+            "filename",
+            "an NIH cell image name with the patient before '_IMG' "
+            "(e.g. 'C100P61ThinF_IMG_20150918_144348_cell_138.png')",
+            name,
+        )
+    return prefix
+
+
+def split_files(source, *, fraction=None, test_size=0.2, seed=0, split="cell"):
+    """The files on each side of :func:`load_malaria`'s split, in the order of its arrays.
+
+    Nothing is decoded, so this is cheap. Row ``i`` of ``X_test`` from :func:`load_malaria`
+    with the same arguments is the image ``test_files[i]``.
+
+    Args:
+        source: a folder in the NIH layout (only folders have file names).
+        fraction, test_size, seed, split: as for :func:`load_malaria`.
+
+    Returns:
+        ``(train_files, test_files)``: two lists of paths.
+
+    Raises:
+        ValueError: an invalid argument, or ``"tfds"`` / ``"synthetic"`` as ``source``.
+        FileNotFoundError: as for :func:`load_malaria`.
+
+    >>> split_files("synthetic")
+    Traceback (most recent call last):
+    ...
+    ValueError: Invalid value for argument `source`. Expected a folder in the NIH layout: ...
+    """
+    kind, fraction, _, _ = _check_args(source, fraction, 1, True, test_size, seed, split)
+    if kind != "folder":
+        raise invalid_value("source", f"{_LAYOUT}; only a folder has file names", source)
+    records = _folder_records(os.fspath(source))
+    train_idx, test_idx = _split_indices(records, fraction, test_size, seed, split)
+    return [records.files[i] for i in train_idx], [records.files[i] for i in test_idx]
+
+
+def load_folder(path, *, image_size=100, flatten=True):
+    """Every image of a folder in the NIH layout, unsplit, with its file name.
+
+    For an external test set (e.g. the cells of other patients): score a model trained on one
+    folder on every image of another.
+
+    Args:
+        path: a folder with ``Parasitized/`` and ``Uninfected/`` subfolders of PNG images.
+        image_size, flatten: as for :func:`load_malaria`.
+
+    Returns:
+        ``(X, y, files)``: ``X`` float32 in [0, 1], ``y`` float32 with 1 = parasitized, and the
+        list of paths, row by row, in a fixed order: ``Parasitized/`` then ``Uninfected/``,
+        each sorted by name.
+
+    Raises:
+        ValueError: an invalid argument, or a PNG that cannot be decoded (the file is named).
+        FileNotFoundError: a missing or empty folder, or one without the class subfolders.
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ("Parasitized", "Uninfected"):
+    ...     os.makedirs(os.path.join(root, name))
+    ...     png = tf.io.encode_png(np.zeros((9, 7, 3), np.uint8))
+    ...     tf.io.write_file(os.path.join(root, name, f"P1_IMG_{name}.png"), png)
+    >>> X, y, files = load_folder(root, image_size=4, flatten=False)
+    >>> X.shape, y.tolist(), [os.path.basename(f) for f in files]
+    ((2, 4, 4, 3), [1.0, 0.0], ['P1_IMG_Parasitized.png', 'P1_IMG_Uninfected.png'])
+    """
+    _source_kind(path)
+    image_size = check_int("image_size", image_size, minimum=1)
+    check_one_of("flatten", flatten, (True, False))
+    records = _folder_records(os.fspath(path))
+    images = records.decode(np.arange(len(records.labels)), image_size)
+    return _scale(images, flatten), records.labels.copy(), list(records.files)
 
 
 def make_synthetic_malaria(n=_SYNTHETIC_SIZE, *, image_size=100, seed=_SYNTHETIC_SEED):
@@ -319,8 +448,9 @@ def _synthetic_cell(rng, u, v, *, parasitized):
 class _Records:
     """All examples of a source: labels (1 = parasitized) and how to decode any of them."""
 
-    def __init__(self, labels, dataset_fn):
+    def __init__(self, labels, dataset_fn, files=None):
         self.labels = labels
+        self.files = files  # one path per example, for a folder; None otherwise
         self._dataset_fn = dataset_fn
 
     def dataset(self, indices, image_size):
@@ -345,8 +475,20 @@ def _source_kind(source):
     raise invalid_value("source", f"'tfds', 'synthetic' or {_LAYOUT}", source)
 
 
-def _check_args(source, fraction, image_size, flatten, test_size, seed):
+def _check_args(source, fraction, image_size, flatten, test_size, seed, split, name="split"):
     kind = _source_kind(source)
+    check_one_of(name, split, _SPLITS)
+    if split == "patient" and kind != "folder":
+        why = {
+            "tfds": "TFDS 'malaria' stores images without file names",
+            "synthetic": "synthetic images belong to no patient",
+        }[kind]
+        raise invalid_value(
+            name,
+            f"'cell' for source={kind!r}: a patient split needs the NIH file names, whose prefix "
+            f"before '_IMG' names the patient, and {why}",
+            split,
+        )
     if fraction is None:
         fraction = _DEFAULT_FRACTION[kind]
     check_in_range("fraction", fraction, 0, 1, low_open=True)
@@ -409,7 +551,7 @@ def _folder_records(path):
         ds = tf.data.Dataset.from_tensor_slices((indices, paths))
         return ds.map(read, num_parallel_calls=tf.data.AUTOTUNE)
 
-    records = _Records(labels, dataset_fn)
+    records = _Records(labels, dataset_fn, files)
     records.decode = _naming_corrupt_file(records.decode, files)
     return records
 
@@ -514,22 +656,47 @@ def _resize(image, image_size):
 # --- split, cache, output --------------------------------------------------------------------
 
 
-def _split_indices(labels, fraction, test_size, seed):
-    """Stratified subset of ``fraction``, then stratified train/test split (index arrays)."""
+def _split_indices(records, fraction, test_size, seed, split):
+    """Stratified subset of ``fraction``, then the train/test split (index arrays)."""
+    labels = records.labels
     indices = np.arange(len(labels))
     try:
+        groups = None
+        if split == "patient":
+            groups = np.array([patient_id(f) for f in records.files])
         if fraction < 1.0:
             indices, _ = train_test_split(
                 indices, train_size=fraction, stratify=labels, random_state=seed
             )
-        return train_test_split(
-            indices, test_size=test_size, stratify=labels[indices], random_state=seed
-        )
+        if groups is None:
+            return train_test_split(
+                indices, test_size=test_size, stratify=labels[indices], random_state=seed
+            )
+        return _patient_split(indices, labels[indices], groups[indices], test_size, seed)
     except ValueError as err:
+        by = "by patient" if split == "patient" else "stratified"
         raise ValueError(
-            f"Cannot split {len(labels)} images stratified with fraction={fraction} and "
+            f"Cannot split {len(labels)} images {by} with fraction={fraction} and "
             f"test_size={test_size}: {err}"
         ) from None
+
+
+def _patient_split(indices, labels, groups, test_size, seed):
+    """Whole groups to each side: ``m`` of ``k`` stratified group folds form the test set."""
+    n_groups = len(np.unique(groups))
+    share = fractions.Fraction(test_size).limit_denominator(min(_MAX_FOLDS, n_groups))
+    k = max(share.denominator, 2)
+    m = min(max(share.numerator, 1), k - 1)
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # "least populated class has fewer members than n_splits"
+        warnings.simplefilter("ignore", UserWarning)
+        folds = list(itertools.islice(splitter.split(indices, labels, groups), m))
+    test = np.concatenate([fold_test for _, fold_test in folds])
+    if len(test) == 0 or len(test) == len(indices):
+        raise ValueError(f"{n_groups} patients cannot fill both sides")
+    train = np.setdiff1d(np.arange(len(indices)), test)
+    rng = np.random.default_rng(seed)  # shuffled order, like train_test_split's
+    return indices[rng.permutation(train)], indices[rng.permutation(test)]
 
 
 def _fingerprint(path, files):
@@ -542,14 +709,14 @@ def _size_and_mtime(file):
     return stat.st_size, stat.st_mtime_ns
 
 
-def _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size):
+def _cache_key(kind, source, data_dir, image_size, fraction, seed, test_size, split):
     if kind == "folder":
         origin = _fingerprint(os.fspath(source), _list_folder(os.fspath(source))[0])
     elif kind == "tfds":
         origin = os.path.abspath(data_dir) if data_dir is not None else None
     else:
         origin = [_SYNTHETIC_SEED, _SYNTHETIC_SIZE]
-    fields = [_CACHE_VERSION, kind, origin, image_size, fraction, seed, test_size]
+    fields = [_CACHE_VERSION, kind, origin, image_size, fraction, seed, test_size, split]
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
 
 
@@ -572,10 +739,14 @@ def _write_cache(path, arrays):
         shutil.rmtree(partial, ignore_errors=True)
 
 
-def _finish(X_train, y_train, X_test, y_test, *, flatten):
-    def scale(images):
-        # One pass from uint8 to float32 (no uint8 -> float32 copy followed by a division).
-        x = np.divide(images, np.float32(255.0), dtype=np.float32)
-        return x.reshape(len(x), -1) if flatten else x
+def _scale(images, flatten):
+    # One pass from uint8 to float32 (no uint8 -> float32 copy followed by a division).
+    x = np.divide(images, np.float32(255.0), dtype=np.float32)
+    return x.reshape(len(x), -1) if flatten else x
 
-    return (scale(X_train), y_train.astype(np.float32)), (scale(X_test), y_test.astype(np.float32))
+
+def _finish(X_train, y_train, X_test, y_test, *, flatten):
+    return (
+        (_scale(X_train, flatten), y_train.astype(np.float32)),
+        (_scale(X_test, flatten), y_test.astype(np.float32)),
+    )

@@ -17,6 +17,7 @@ _EXPORTS = {
     "load_trained_model": "_saving",
     "logistic_baseline": "_analysis",
     "logistic_regression": "_models",
+    "malaria_cnn": "_cnn",
     "malaria_mlp": "_models",
     "mlp": "_models",
     "parameter_breakdown": "_analysis",
