@@ -8,12 +8,14 @@ TapeModel / built-in, with and without ``jit_compile``, per wall-clock second an
 the process's CPU time (steadier on a shared machine). Target: ratio ≥ 0.97 in both modes.
 
 It also compares the TensorFlow graphs of the two ``train_step``s, which do not depend on
-machine noise: equal operation counts mean TapeModel does no extra work per step.
+machine noise: equal operation counts mean TapeModel does no extra work per step. Target: no
+operation more than the built-in step. A full run exits 1 when a target is missed
+(``--quick`` only reports them).
 
 Usage::
 
     python benchmarks/bench_train_step.py            # 2,000 rows, 1 epoch a run, 9 repeats
-    python benchmarks/bench_train_step.py --quick    # a short check (~1 minute)
+    python benchmarks/bench_train_step.py --quick    # a short check (~30 s), targets not enforced
 """
 
 import argparse
@@ -28,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from _course import course_mlp
+from _targets import Targets, machine
 
 from kerasx.training import TapeModel
 
@@ -82,7 +85,7 @@ def train_step_ops(model, batch_size):
 
 
 def compare_graphs(batch_size):
-    """Prints whether the two train_step graphs hold the same operations."""
+    """Prints whether the two train_step graphs hold the same operations; returns the counts."""
     ops = {name: train_step_ops(m, batch_size) for name, m in compiled_models(False).items()}
     builtin, tape = ops["built-in"], ops["TapeModel"]
     same = "the same operations" if builtin == tape else "DIFFERENT operations"
@@ -93,6 +96,7 @@ def compare_graphs(batch_size):
     if builtin != tape:
         print(f"  only built-in: {dict(builtin - tape)}; only TapeModel: {dict(tape - builtin)}")
     keras.backend.clear_session()
+    return builtin, tape
 
 
 def _median(runs, index):
@@ -101,7 +105,9 @@ def _median(runs, index):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a short check: 512 rows, 1 epoch")
+    parser.add_argument(
+        "--quick", action="store_true", help="512 rows, 3 runs; targets not enforced"
+    )
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run")
@@ -110,10 +116,11 @@ def main(argv=None):
     if args.quick:
         args.rows, args.repeats = 512, 3
 
+    print(machine())
     rng = np.random.default_rng(0)
     X = rng.random((args.rows, N_FEATURES), dtype=np.float32)
     y = rng.integers(0, 2, args.rows).astype("float32")
-    compare_graphs(args.batch_size)
+    builtin_ops, tape_ops = compare_graphs(args.batch_size)
     print(
         f"Malaria MLP 30000-300-100-50-1, Adam, {args.rows} rows, batch {args.batch_size}, "
         f"{args.epochs} epoch(s) per run, {args.repeats} alternating runs, median samples/s"
@@ -141,12 +148,16 @@ def main(argv=None):
                 f"{mode:<13}{clock:<6}{builtin:>10.0f}{tape:>11.0f}{tape / builtin:>8.3f}   {detail}"
             )
         keras.backend.clear_session()
+    targets = Targets(enforce=not args.quick)
+    extra_ops = sum((tape_ops - builtin_ops).values())
+    targets.at_most("operations TapeModel's train_step adds", extra_ops, 0, fmt="d")
     for clock in ("wall", "cpu"):
         smallest = min(ratio for (_, c), ratio in ratios.items() if c == clock)
-        verdict = "meets" if smallest >= 0.97 else "is below"
-        print(f"Smallest {clock}-clock ratio {smallest:.3f} {verdict} the 0.97 target.")
-    return ratios
+        targets.at_least(
+            f"smallest {clock}-clock ratio TapeModel / built-in", smallest, 0.97, ".3f"
+        )
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

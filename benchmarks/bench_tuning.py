@@ -11,17 +11,19 @@ the same per-model budget (``--epochs`` at most per model):
 
 Prints, side by side: wall time, model-epochs trained, best validation accuracy (mean CV
 accuracy for RandomizedSearchCV, holdout accuracy for Hyperband) and the best model's test
-accuracy (same 20% test split for both). Target: Hyperband reaches at least the same accuracy
-in ≤ 1/3 of the time.
+accuracy (same 20% test split for both). Targets: Hyperband reaches at least the same test
+accuracy in ≤ 1/3 of the time. A full run exits 1 when a target is missed (``--quick`` only
+reports them).
 
 Usage::
 
     python benchmarks/bench_tuning.py            # shared images, 100×100, 10 × 5-fold, 10 epochs
-    python benchmarks/bench_tuning.py --quick    # 32×32, 20% of the images, 3 × 3-fold, 3 epochs
+    python benchmarks/bench_tuning.py --quick    # 16×16, 10% of the images, 2 × 2-fold, 2 epochs
 
 The full run is long (tens of minutes on 2 CPU cores): most of it is RandomizedSearchCV's
-51 fits. Images come from ``KERASX_MALARIA_DIR`` or ``../shared/data/malaria_cells``; with
-``--data synthetic`` it runs anywhere (procedural images, not real data).
+51 fits. Images come from ``KERASX_MALARIA_DIR`` or ``../shared/data/malaria_cells``, else
+from ``synthetic``; with ``--data synthetic`` it runs anywhere (procedural images, not real
+data).
 """
 
 import argparse
@@ -34,6 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
+from _targets import Targets, machine
 
 from kerasx import tuning
 from kerasx.data import load_malaria
@@ -42,6 +45,8 @@ SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared",
 DEFAULT_DATA = os.environ.get(
     "KERASX_MALARIA_DIR", os.path.abspath(os.path.join(SHARED, "malaria_cells"))
 )
+if not os.path.isdir(DEFAULT_DATA):
+    DEFAULT_DATA = "synthetic"
 
 
 def run_randomized_search(space, X, y, X_test, y_test, args):
@@ -106,7 +111,9 @@ def _plain(value):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short check (~2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a short check (~40 s); targets not enforced"
+    )
     parser.add_argument("--data", default=DEFAULT_DATA, help="folder of images or 'synthetic'")
     parser.add_argument("--image-size", type=int, default=None)
     parser.add_argument("--fraction", type=float, default=None)
@@ -118,7 +125,7 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the results to this file")
     args = parser.parse_args(argv)
-    quick = {"image_size": 32, "fraction": 0.2, "n_iter": 3, "cv": 3, "epochs": 3}
+    quick = {"image_size": 16, "fraction": 0.1, "n_iter": 2, "cv": 2, "epochs": 2}
     full = {"image_size": 100, "fraction": 1.0, "n_iter": 10, "cv": 5, "epochs": 10}
     for name, value in (quick if args.quick else full).items():
         if getattr(args, name) is None:
@@ -128,6 +135,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    print(machine())
     (X, y), (X_test, y_test) = load_malaria(
         args.data, fraction=args.fraction, image_size=args.image_size, seed=args.seed
     )
@@ -146,15 +154,23 @@ def main(argv=None):
             f"{r['method']:<42} {r['seconds']:>8.1f} {r['model_epochs']:>12d} "
             f"{r['best_val_accuracy']:>12.4f} {r['test_accuracy']:>9.4f}"
         )
-    ratio = results[1]["seconds"] / results[0]["seconds"]
-    print(f"time ratio Hyperband / RandomizedSearchCV: {ratio:.2f} (target <= 0.33)")
     for r in results:
         print(f"best of {r['method']}: {r['best_params']}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump({"args": vars(args), "results": results}, file, indent=2)
-    return results
+    randomized, hyperband = results
+    targets = Targets(enforce=not args.quick)
+    ratio = hyperband["seconds"] / randomized["seconds"]
+    targets.at_most("time ratio Hyperband / RandomizedSearchCV", ratio, 0.33)
+    targets.at_least(
+        "test accuracy Hyperband - RandomizedSearchCV",
+        hyperband["test_accuracy"] - randomized["test_accuracy"],
+        0.0,
+        fmt="+.4f",
+    )
+    return targets.exit_status()
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

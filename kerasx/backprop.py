@@ -31,6 +31,7 @@ from kerasx._validation import (
     check_non_negative,
     check_one_of,
     check_positive,
+    invalid_value,
 )
 
 __all__ = [
@@ -60,10 +61,8 @@ def _describe(a):
 
 
 def _array_error(name, expected, a):
-    # The kerasx._validation message form, with arrays summarized instead of printed in full.
-    return ValueError(
-        f"Invalid value for argument `{name}`. Expected {expected}. Received: {name}={_describe(a)}"
-    )
+    """The standard ``ValueError``, with the array summarized instead of printed in full."""
+    return invalid_value(name, expected, a, describe=_describe)
 
 
 def _as_finite(name, a, ndim):

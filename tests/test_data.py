@@ -35,6 +35,30 @@ def _make_folder(root, n_per_class=10, sizes=((12, 9), (30, 41), (7, 7))):
     return root
 
 
+DISTINCT_SIZE = 6  # loaded at this size, the PNGs come back pixel for pixel
+
+
+def _make_distinct_folder(root, n_per_class=12):
+    """PNGs in the NIH layout whose pixels all differ (random, seeded): every loaded row can be
+    traced to its file. Returns the folder and ``{pixel bytes: file name}``."""
+    rng = np.random.default_rng(7)
+    names = {}
+    for name in ("Parasitized", "Uninfected"):
+        os.makedirs(root / name)
+        for i in range(n_per_class):
+            image = rng.integers(0, 256, (DISTINCT_SIZE, DISTINCT_SIZE, 3), dtype=np.uint8)
+            tf.io.write_file(str(root / name / f"cell_{i:03d}.png"), tf.io.encode_png(image))
+            names[image.tobytes()] = f"{name}/cell_{i:03d}.png"
+    assert len(names) == 2 * n_per_class
+    return root, names
+
+
+def _files(X, names):
+    """The file each row of ``X`` (scaled to [0, 1], any shape) was loaded from, in order."""
+    rows = np.round(np.asarray(X).reshape(len(X), -1) * 255).astype(np.uint8)
+    return [names[row.tobytes()] for row in rows]
+
+
 def _expected_pixels(labels, image_size):
     rgb = np.where(labels[:, None] == 1, PARASITIZED_RGB, UNINFECTED_RGB) / 255.0
     return np.repeat(rgb[:, None, :], image_size * image_size, axis=1).reshape(len(labels), -1)
@@ -71,14 +95,31 @@ class TestFolder:
         assert len(X_train) == 2240 and len(X_test) == 560
         assert y_train.sum() == 1120 and y_test.sum() == 280
 
-    def test_same_seed_same_arrays_other_seed_other_split(self, malaria_dir):
-        kwargs = {"fraction": 0.02, "image_size": 8}
-        (a, ya), _ = load_malaria(malaria_dir, seed=3, **kwargs)
-        (b, yb), _ = load_malaria(malaria_dir, seed=3, **kwargs)
-        (c, _), _ = load_malaria(malaria_dir, seed=4, **kwargs)
-        np.testing.assert_array_equal(a, b)
-        np.testing.assert_array_equal(ya, yb)
-        assert not np.array_equal(a, c)
+    @pytest.mark.parametrize("fraction", [1.0, 0.5])
+    def test_same_seed_same_arrays_other_seed_other_split(self, tmp_path, fraction):
+        """On images made here, each with its own pixels, so every row names its file.
+
+        Catches a split that ignores ``seed`` (a fixed ``random_state``: seeds 3 and 4 then
+        hold out the same files), one that is not reproducible (unseeded), and rows whose
+        images and labels get out of step (each file's label is its folder).
+        """
+        root, names = _make_distinct_folder(tmp_path / "cells")
+        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE}
+        first = load_malaria(root, seed=3, **kwargs)
+        again = load_malaria(root, seed=3, **kwargs)
+        other = load_malaria(root, seed=4, **kwargs)
+        for (X, y), (X_again, y_again) in zip(first, again, strict=True):
+            np.testing.assert_array_equal(X, X_again)
+            np.testing.assert_array_equal(y, y_again)
+        held_out = {
+            seed: set(_files(arrays[1][0], names)) for seed, arrays in ((3, first), (4, other))
+        }
+        assert held_out[3] != held_out[4]
+        for (X_train, y_train), (X_test, y_test) in (first, other):
+            files = _files(np.concatenate([X_train, X_test]), names)
+            assert len(set(files)) == len(files) == round(24 * fraction)
+            labels = [float(f.startswith("Parasitized")) for f in files]
+            assert labels == np.concatenate([y_train, y_test]).tolist()
 
 
 class TestFolderErrors:
@@ -282,25 +323,53 @@ class TestTFDS:
         assert isinstance(info.value.__cause__, ConnectionError)
 
 
+def _epoch(ds):
+    """One pass over a dataset of ``(x, y)`` batches, concatenated."""
+    batches = list(ds.as_numpy_iterator())
+    return np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+
+
 class TestDataset:
-    def test_test_split_equals_load_malaria(self, tmp_path):
-        root = _make_folder(tmp_path / "cells")
-        _, (X_test, y_test) = load_malaria(root, image_size=4, seed=2)
-        ds = malaria_dataset(root, split="test", image_size=4, seed=2, batch_size=3)
-        X = np.concatenate([x for x, _ in ds.as_numpy_iterator()])
-        y = np.concatenate([y for _, y in ds.as_numpy_iterator()])
-        np.testing.assert_allclose(X, X_test, atol=1e-6)
+    @pytest.mark.parametrize("fraction", [1.0, 0.5])
+    def test_test_split_equals_load_malaria(self, tmp_path, fraction):
+        """Element by element, on images that all differ.
+
+        Catches a test split that is shuffled, drawn with another seed or from another subset:
+        with constant-colour images (or a comparison of sorted labels) any such split passed.
+        """
+        root, names = _make_distinct_folder(tmp_path / "cells")
+        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE, "seed": 2}
+        _, (X_test, y_test) = load_malaria(root, **kwargs)
+        X, y = _epoch(malaria_dataset(root, split="test", batch_size=3, **kwargs))
+        assert len(set(_files(X_test, names))) == len(X_test) > 1
+        np.testing.assert_array_equal(X, X_test)
         np.testing.assert_array_equal(y, y_test)
 
-    def test_train_split_is_shuffled_each_epoch_with_the_same_examples(self):
-        (X_train, y_train), _ = load_malaria("synthetic", fraction=0.05, image_size=4)
-        ds = malaria_dataset("synthetic", fraction=0.05, image_size=4, flatten=False, batch_size=16)
-        first = np.concatenate([y for _, y in ds.as_numpy_iterator()])
-        x_shape = next(iter(ds))[0].shape
-        assert tuple(x_shape) == (16, 4, 4, 3)
-        sums = np.concatenate([x.reshape(len(x), -1).sum(1) for x, _ in ds.as_numpy_iterator()])
-        np.testing.assert_allclose(np.sort(sums), np.sort(X_train.sum(1)), rtol=1e-5)
-        assert sorted(first.tolist()) == sorted(y_train.tolist())
+    def test_unshuffled_train_split_equals_load_malaria(self, tmp_path):
+        """The documented order without shuffling; catches train and test swapped."""
+        root, _ = _make_distinct_folder(tmp_path / "cells")
+        (X_train, y_train), _ = load_malaria(root, image_size=DISTINCT_SIZE, seed=1)
+        ds = malaria_dataset(root, image_size=DISTINCT_SIZE, seed=1, shuffle=False, batch_size=4)
+        X, y = _epoch(ds)
+        np.testing.assert_array_equal(X, X_train)
+        np.testing.assert_array_equal(y, y_train)
+
+    def test_train_order_differs_between_epochs_with_the_same_examples(self, tmp_path):
+        """Catches ``reshuffle_each_iteration=False`` (one fixed order for every epoch), no
+        shuffling at all, and a shuffle that loses or repeats examples."""
+        root, names = _make_distinct_folder(tmp_path / "cells")
+        (X_train, _), _ = load_malaria(root, image_size=DISTINCT_SIZE)
+        ds = malaria_dataset(root, image_size=DISTINCT_SIZE, flatten=False, batch_size=5)
+        assert tuple(next(iter(ds))[0].shape) == (5, DISTINCT_SIZE, DISTINCT_SIZE, 3)
+        orders = []
+        for _ in range(3):
+            X, y = _epoch(ds)
+            files = _files(X, names)
+            assert sorted(files) == sorted(_files(X_train, names))
+            assert [float(f.startswith("Parasitized")) for f in files] == y.tolist()
+            orders.append(files)
+        assert orders[0] != orders[1] and orders[1] != orders[2] and orders[0] != orders[2]
+        assert orders[0] != _files(X_train, names)
 
     def test_corrupt_file_is_named_while_streaming(self, tmp_path):
         _make_folder(tmp_path)

@@ -1,5 +1,7 @@
 """kerasx.losses against NumPy references, Keras built-ins and scikit-learn."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -442,16 +444,153 @@ class TestWeightedKappa:
             kl.WeightedKappaLoss(**kwargs)
 
     def test_mismatched_columns(self):
-        with pytest.raises(
-            ValueError,
-            match=r"`y_pred` must have num_classes=3 columns\. Received: y_pred.shape=\(2, 4\)",
-        ):
+        message = (
+            "Invalid value for argument `y_pred.shape`. Expected (batch, 3), one column per "
+            "class (num_classes=3). Received: y_pred.shape=(2, 4)"
+        )
+        with pytest.raises(ValueError, match=re.escape(message)):
             kl.weighted_kappa(np.array([0, 1]), np.full((2, 4), 0.25), num_classes=3)
 
     def test_config_roundtrip(self):
         loss = kl.WeightedKappaLoss(num_classes=4, weights="linear", epsilon=1e-3, reduction="sum")
         restored = assert_config_roundtrip(loss)
         assert (restored.num_classes, restored.weights, restored.epsilon) == (4, "linear", 1e-3)
+
+
+# ---------------------------------------------------------------- gradients vs finite differences
+def central_differences(fn, x, h=1e-6):
+    """∂fn/∂x by central differences in float64, entry by entry."""
+    x = np.asarray(x, dtype="float64")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        grad[index] = (fn(x + step) - fn(x - step)) / (2 * h)
+    return grad
+
+
+def autodiff_dtype():
+    """float64, except under JAX without x64 (which would truncate to float32 with a warning)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "float64" if jax.config.jax_enable_x64 else "float32"
+    return "float64"
+
+
+def assert_gradient_matches(loss_fn, reference_fn, x):
+    """Autodiff of the kerasx loss (in :func:`autodiff_dtype`) against central differences of
+    the independent NumPy reference (float64)."""
+    tensor = keras.ops.convert_to_tensor(np.asarray(x, dtype=autodiff_dtype()))
+    if keras.backend.backend() == "jax":
+        import jax
+
+        autodiff = np.asarray(jax.grad(loss_fn)(tensor), dtype="float64")
+    else:
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(tensor)
+            value = loss_fn(tensor)
+        autodiff = tape.gradient(value, tensor).numpy()
+    numeric = central_differences(reference_fn, x)
+    exact = autodiff_dtype() == "float64"
+    rtol, atol = (1e-6, 1e-8) if exact else (2e-3, 2e-5)
+    assert np.abs(numeric).max() > 1e-3, "a flat point tests nothing"
+    np.testing.assert_allclose(autodiff, numeric, rtol=rtol, atol=atol)
+
+
+@pytest.mark.backend_agnostic
+class TestGradientsAgainstFiniteDifferences:
+    """Value tests cannot see a wrong gradient: a ``stop_gradient`` (or a hard 0/1 prediction)
+    in the wrong place leaves every loss value unchanged, and the gradients stay finite."""
+
+    @pytest.mark.parametrize("mode", ["binary", "categorical", "sparse_categorical"])
+    @pytest.mark.parametrize("from_logits", [False, True], ids=["probs", "logits"])
+    def test_poly_loss(self, mode, from_logits, rng):
+        """Catches a polynomial term whose ``p_t`` is held constant (``stop_gradient``, or
+        ``p_t`` read off the clipped or renormalized copy of the prediction that the
+        cross-entropy uses): the gradient is then the plain cross-entropy's, off by
+        ``epsilon · ∂p_t``. Also a sign error in ``epsilon · (1 − p_t)``."""
+        n, c, epsilon = 6, 3, 2.0
+        if mode == "binary":
+            labels = rng.integers(0, 2, (n, c)).astype("float64")
+            y = labels
+            x = rng.standard_normal((n, c)) if from_logits else rng.uniform(0.05, 0.95, (n, c))
+        else:
+            labels = rng.integers(0, c, n)
+            y = labels[:, None] if mode == "sparse_categorical" else np.eye(c)[labels]
+            x = 2 * rng.standard_normal((n, c)) if from_logits else rng.dirichlet(np.ones(c), n)
+        v = rng.uniform(0.5, 2.0, n)  # a different weight per sample: every row is checked
+        loss = kl.PolyLoss(
+            epsilon=epsilon,
+            from_logits=from_logits,
+            mode=mode,
+            reduction="sum",
+            dtype=autodiff_dtype(),
+        )
+        reference_labels = labels if mode != "categorical" else np.eye(c)[labels]
+        assert_gradient_matches(
+            lambda t: loss(y, t, sample_weight=v),
+            lambda a: (v * np_poly1(reference_labels, a, epsilon, from_logits, mode)).sum(),
+            x,
+        )
+
+    @pytest.mark.parametrize("beta", [0.5, 2.0])
+    @pytest.mark.parametrize("from_logits", [False, True], ids=["probs", "logits"])
+    def test_soft_fbeta(self, beta, from_logits, rng):
+        """Catches hard predictions inside the soft counts (``p > 0.5``: zero gradient, still
+        finite) and a denominator held constant (``stop_gradient``), which gives false
+        positives a gradient of the wrong size; checked with sample weights in the counts."""
+        y = rng.integers(0, 2, (12, 3)).astype("float64")
+        x = rng.standard_normal((12, 3)) if from_logits else rng.uniform(0.05, 0.95, (12, 3))
+        w = rng.uniform(0.5, 2.0, 12)
+
+        def reference(a):
+            return np_soft_fbeta(y, np_sigmoid(a) if from_logits else a, beta, w)
+
+        assert_gradient_matches(
+            lambda t: kl.soft_fbeta(y, t, beta=beta, from_logits=from_logits, sample_weight=w),
+            reference,
+            x,
+        )
+        loss = kl.SoftFBetaLoss(beta=beta, from_logits=from_logits, dtype=autodiff_dtype())
+        assert_gradient_matches(
+            lambda t: loss(y, t),
+            lambda a: np_soft_fbeta(y, np_sigmoid(a) if from_logits else a, beta),
+            x,
+        )
+
+    @pytest.mark.parametrize("weights", ["linear", "quadratic"])
+    def test_weighted_kappa(self, weights, rng):
+        """Catches a chance matrix ``E`` held constant (``stop_gradient`` on the expected
+        agreement, as if it were a fixed normalizer): the values agree, the gradient does
+        not. Also a sum of weights that ignores ``sample_weight`` in ``E``.
+
+        Differentiated through a softmax, as the loss is used: off the simplex, ``E``'s row
+        margins are the label counts (as in TensorFlow Addons), not ``O``'s row sums, so the
+        derivative along ``(1, …, 1)`` of a row is a matter of definition, not of correctness.
+        """
+        labels = rng.integers(0, 4, 16)
+        logits = 2 * rng.standard_normal((16, 4))
+        w = rng.uniform(0.5, 2.0, 16)
+
+        def np_softmax(z):
+            return np.exp(z - np.logaddexp.reduce(z, axis=-1, keepdims=True))
+
+        assert_gradient_matches(
+            lambda t: kl.weighted_kappa(
+                labels, keras.ops.softmax(t), num_classes=4, weights=weights, sample_weight=w
+            ),
+            lambda z: np_weighted_kappa(labels, np_softmax(z), weights, 1e-6, w),
+            logits,
+        )
+        loss = kl.WeightedKappaLoss(num_classes=4, weights=weights, dtype=autodiff_dtype())
+        assert_gradient_matches(
+            lambda t: loss(labels, keras.ops.softmax(t)),
+            lambda z: np_weighted_kappa(labels, np_softmax(z), weights, 1e-6),
+            logits,
+        )
 
 
 # ---------------------------------------------------------------- in models (TensorFlow run)

@@ -1,6 +1,7 @@
 """kerasx.metrics against scikit-learn (and a plain NumPy ECE): per batch, accumulated, reset,
 weighted, property-based, invalid input, and saving round trips."""
 
+import inspect
 import re
 import warnings
 
@@ -20,6 +21,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
+import kerasx.metrics
 from kerasx.metrics import (
     BalancedAccuracy,
     BrierScore,
@@ -319,6 +321,125 @@ def test_calibration_bin_edges():
     _assert_close(_value(metric), (2 - 1.5) / 3)
     reference = _ref_ece(2)(np.array([0, 1, 1]), np.array([0.0, 0.5, 1.0]), None, 2)
     _assert_close(_value(metric), reference)
+
+
+def _ece_digitize(y, p, n_bins, *, right):
+    """ECE with NumPy's ``digitize`` on the inner edges: bins ``[a, b)`` or, with ``right``,
+    ``(a, b]`` (the first and last bins take 0 and 1 either way)."""
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    index = np.digitize(p, np.linspace(0, 1, n_bins + 1)[1:-1], right=right)
+    gaps = [abs(y[index == b].sum() - p[index == b].sum()) for b in range(n_bins)]
+    return sum(gaps) / len(y)
+
+
+@agnostic
+def test_calibration_bins_are_closed_on_the_left():
+    """0.5 with n_bins=2 belongs to [0.5, 1], as the docstring says.
+
+    Catches a right-closed binning (``ceil(p * n) - 1``, or ``searchsorted(edges, p)``): it puts
+    0.5 in [0, 0.5] and gives (0.5 + 0.1) / 2 = 0.3 instead of |1 − 1.4| / 2 = 0.2.
+    """
+    y, p = [0, 1], [0.5, 0.9]
+    assert _ece_digitize(y, p, 2, right=False) == pytest.approx(0.2)
+    assert _ece_digitize(y, p, 2, right=True) == pytest.approx(0.3)  # the wrong convention
+    _assert_close(_value_of(ExpectedCalibrationError(n_bins=2), np.array(y), np.array(p)), 0.2)
+
+
+@agnostic
+def test_calibration_every_inner_edge_goes_up():
+    """Probabilities on every inner edge of 4 bins (exact in float32), plus 0 and 1.
+
+    Catches right-closed bins and a last bin that drops 1.0 (``floor(p * n)`` without a
+    clip gives index n, which a one-hot silently turns into no bin at all).
+    """
+    y = np.array([0, 1, 1, 1, 1, 0, 0, 0, 0])
+    p = np.array([0.0, 0.25, 0.5, 0.75, 1.0, 0.1, 0.3, 0.6, 0.9], dtype="float32")
+    expected = _ece_digitize(y, p, 4, right=False)
+    assert expected != pytest.approx(_ece_digitize(y, p, 4, right=True))
+    _assert_close(_value_of(ExpectedCalibrationError(n_bins=4), y, p), expected)
+
+
+# ---------------------------------------------------------------- probabilities at the threshold
+
+
+def _threshold_metric_classes():
+    """Every kerasx metric with a ``threshold`` argument (so a new one is picked up here)."""
+    classes = [getattr(kerasx.metrics, name) for name in kerasx.metrics.__all__]
+    return [c for c in classes if "threshold" in inspect.signature(c).parameters]
+
+
+# sklearn on hard labels, one per thresholded metric class name
+THRESHOLD_REFERENCES = {
+    "ConfusionMatrix": lambda y, hard: confusion_matrix(y, hard, labels=[0, 1]),
+    "MatthewsCorrelation": matthews_corrcoef,
+    "CohenKappa": cohen_kappa_score,
+    "Sensitivity": recall_score,
+    "Specificity": lambda y, hard: recall_score(y, hard, pos_label=0),
+    "BalancedAccuracy": balanced_accuracy_score,
+}
+THRESHOLD_CLASSES = _threshold_metric_classes()
+
+
+def test_every_thresholded_metric_has_a_reference():
+    """A binary metric added later without a reference would escape the threshold test."""
+    assert THRESHOLD_CLASSES
+    assert sorted(c.__name__ for c in THRESHOLD_CLASSES) == sorted(THRESHOLD_REFERENCES)
+
+
+def _at_threshold_batch(threshold):
+    """Labels and float32 scores, three of them exactly at ``threshold`` (both labels)."""
+    low, high = threshold / 2, (1 + threshold) / 2
+    y = np.array([1, 0, 1, 0, 1, 0, 1, 0, 0, 1])
+    p = np.array([threshold, threshold, threshold, high, high, low, low, low, low, high])
+    assert np.all(p.astype("float32") == p)  # exact in float32: no rounding across the threshold
+    return y, p.astype("float32")
+
+
+@agnostic
+@pytest.mark.parametrize("threshold", [0.25, 0.5, 0.75])
+@pytest.mark.parametrize("factory", THRESHOLD_CLASSES, ids=lambda c: c.__name__)
+def test_probability_at_the_threshold_is_negative(factory, threshold):
+    """A score equal to the threshold is predicted negative (``p > threshold``), as documented
+    and as Keras's ``BinaryAccuracy`` does.
+
+    Catches ``p >= threshold`` (and ``round(p)`` at 0.5): the three scores at the threshold
+    then count as positives, which changes every metric here (checked below, so the test
+    cannot pass both ways).
+    """
+    y, p = _at_threshold_batch(threshold)
+    reference = THRESHOLD_REFERENCES[factory.__name__]
+    expected = reference(y, (p > threshold).astype(int))
+    wrong = reference(y, (p >= threshold).astype(int))
+    assert not np.allclose(expected, wrong), "the batch does not tell > from >="
+    _assert_close(_value_of(factory(threshold=threshold), y, p), expected)
+
+
+@agnostic
+@pytest.mark.parametrize("threshold", [0.25, 0.5, 0.75])
+def test_threshold_convention_is_keras_binary_accuracy(threshold):
+    """The accuracy read off kerasx's confusion matrix equals Keras's own ``BinaryAccuracy``
+    at the same threshold, with scores exactly at the threshold (an independent check of
+    the ``>`` convention against the framework's built-in)."""
+    y, p = _at_threshold_batch(threshold)
+    confusion = _value_of(ConfusionMatrix(threshold=threshold), y, p)
+    keras_accuracy = keras.metrics.BinaryAccuracy(threshold=threshold)
+    keras_accuracy.update_state(y.astype("float32"), p)
+    _assert_close(np.trace(confusion) / confusion.sum(), _value(keras_accuracy))
+
+
+@agnostic
+@pytest.mark.parametrize("factory", THRESHOLD_CLASSES, ids=lambda c: c.__name__)
+def test_logit_zero_is_negative_from_logits(factory):
+    """``from_logits=True``: a logit of 0 is a probability of exactly 0.5, hence negative.
+
+    Catches a logits path that compares ``z >= 0`` (or ``sigmoid(z) >= threshold``).
+    """
+    y, p = _at_threshold_batch(0.5)
+    logits = np.log(p / (1 - p))  # exactly 0 where p is 0.5
+    reference = THRESHOLD_REFERENCES[factory.__name__]
+    expected = reference(y, (logits > 0).astype(int))
+    assert not np.allclose(expected, reference(y, (logits >= 0).astype(int)))
+    _assert_close(_value_of(factory(from_logits=True), y, logits), expected)
 
 
 # ---------------------------------------------------------------- property-based
