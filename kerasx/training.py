@@ -41,19 +41,11 @@ if keras.backend.backend() != "tensorflow":
 
 import tensorflow as tf
 
+from kerasx import _compat
+
 __all__ = ["TapeModel"]
 
 
-def _find_functional_class():
-    # Keras's class of functional models is private; it is the subclass of keras.Model that
-    # `keras.Model(inputs, outputs)` returns. Found here without importing keras.src.
-    for cls in keras.Model.__subclasses__():
-        if cls.__name__ == "Functional":
-            return cls
-    raise ImportError("kerasx.training could not find Keras's functional model class.")
-
-
-_FUNCTIONAL = _find_functional_class()
 _FUNCTIONAL_VARIANTS = {}
 
 
@@ -81,7 +73,7 @@ def _functional_variant(cls):
             "__qualname__": f"{cls.__qualname__}._functional_class",
             "__doc__": f"A functional {cls.__name__}, made by `{cls.__name__}(inputs, outputs)`.",
         }
-        variant = type(cls.__name__, (cls, _FUNCTIONAL), namespace)
+        variant = type(cls.__name__, (cls, _compat.functional_model_class()), namespace)
         cls._functional_class = variant
         # Save under the same registered name as `cls` (e.g. "kerasx>TapeModel"), but load as
         # `cls`, whose constructor makes functional or subclassed models as the config asks.
@@ -141,7 +133,9 @@ class TapeModel(keras.Model):
     """
 
     def __new__(cls, *args, **kwargs):
-        if _is_functional_call(args, kwargs) and not issubclass(cls, _FUNCTIONAL):
+        if _is_functional_call(args, kwargs) and not issubclass(
+            cls, _compat.functional_model_class()
+        ):
             cls = _functional_variant(cls)
         return super().__new__(cls, *args, **kwargs)
 
@@ -351,7 +345,7 @@ class TapeModel(keras.Model):
         replicas = _num_replicas()
         if replicas > 1:
             loss = loss * tf.cast(replicas, loss.dtype)
-        self._loss_tracker.update_state(loss, sample_weight=_batch_size(x))
+        _compat.loss_tracker(self).update_state(loss, sample_weight=_batch_size(x))
 
     def _global_gradient_norm(self, gradients):
         if _num_replicas() > 1:  # each replica holds part of the gradient; sum them

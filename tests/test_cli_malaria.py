@@ -1,4 +1,9 @@
-"""``kerasx malaria`` end to end: outputs, reloads in a fresh process, offline behaviour."""
+"""``kerasx malaria`` end to end: outputs, scores, external test folders, errors, crash resume.
+
+Runs in-process through :func:`kerasx.cli.main` on tiny synthetic images (8×8, a quarter of the
+synthetic set, two epochs), so the whole module stays cheap; the run that checks accuracy is
+marked slow.
+"""
 
 import contextlib
 import io
@@ -11,78 +16,123 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
 
 from kerasx.cli import main
-from kerasx.recipes._malaria_job import OUTPUT_FILES
+from kerasx.commands.malaria import BACKUP_DIR, output_files
 
-SYNTHETIC_ARGS = ["--data", "synthetic", "--image-size", "8", "--fraction", "0.25", "--epochs", "3"]
+TINY = ["--data", "synthetic", "--image-size", "8", "--fraction", "0.25", "--seed", "1", "--no-xla"]
+
+
+def _run(argv):
+    """Runs ``kerasx malaria`` in-process; returns (status, stdout)."""
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        status = main(["malaria", *argv])
+    return status, stdout.getvalue()
 
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
+    """Both models and the baseline; the CNN at 12×12, the MLP and the baseline at 8×8."""
     out = tmp_path_factory.mktemp("malaria_run")
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        status = main(["malaria", *SYNTHETIC_ARGS, "--out", str(out), "--seed", "1"])
-    return status, stdout.getvalue(), out
+    status, stdout = _run([*TINY, "--cnn-image-size", "12", "--epochs", "2", "--out", str(out)])
+    return status, stdout, out
 
 
-def _test_split():
+def _split(image_size):
     from kerasx.data import load_malaria
 
-    _, (X_test, y_test) = load_malaria(
-        "synthetic", fraction=0.25, image_size=8, seed=1, flatten=False
-    )
-    return X_test, y_test
+    return load_malaria("synthetic", fraction=0.25, image_size=image_size, seed=1, flatten=False)
 
 
 def test_writes_every_output(synthetic_run):
     status, stdout, out = synthetic_run
     assert status == 0
-    for name in OUTPUT_FILES:
+    for name in output_files(("mlp", "cnn")):
         assert (out / name).stat().st_size > 0, name
-    for png in ("curves.png", "confusion_matrix.png"):
+    for png in ("curves_mlp.png", "curves_cnn.png", "confusion_matrix.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "[kerasx malaria] training the MLP" in stdout  # progress
+    assert "[kerasx malaria] training the CNN" in stdout
+    header = next(line for line in stdout.splitlines() if line.strip().startswith("MLP"))
+    assert header.split() == ["MLP", "CNN", "logistic"]
     for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC", "train time (s)"):
-        assert title in stdout
-    assert "SYNTHETIC" in stdout
+        assert (
+            len(next(line for line in stdout.splitlines() if line.startswith(title)).split())
+            == len(title.split()) + 3
+        ), title
+    assert "Test set: held-out SYNTHETIC images" in stdout
+    assert not (out / BACKUP_DIR).exists()  # removed after a normal end
 
 
-def test_metrics_json_matches_the_saved_model(synthetic_run):
+def test_metrics_json_has_one_entry_per_model(synthetic_run):
+    """Catches a report keyed by the table's titles ("MLP", "logistic"), or one that keeps only
+    the last model trained (a dict overwritten in the loop)."""
+    _, _, out = synthetic_run
+    report = json.loads((out / "metrics.json").read_text())
+    assert {"mlp", "cnn", "baseline"} <= set(report)
+    assert set(report) - {"mlp", "cnn", "baseline"} == {"data", "settings"}
+    assert report["data"]["synthetic"] is True and report["data"]["split"] == "cell"
+    assert report["data"]["external_validation"] is False
+    assert report["mlp"]["image_size"] == 8 and report["cnn"]["image_size"] == 12
+    for name in ("mlp", "cnn", "baseline"):
+        assert report[name]["n"] == report["data"]["n_test"] == 140
+        for key in ("accuracy", "sensitivity", "specificity", "roc_auc"):
+            assert 0 <= report[name][key] <= 1
+        assert -1 <= report[name]["mcc"] <= 1 and report[name]["train_time_s"] > 0
+
+
+def test_network_scores_are_the_saved_models_on_the_test_rows(synthetic_run):
+    """The reported scores are those of the saved models on the held-out rows, each model at its
+    own image size. Catches scoring on the training rows or on a different split seed, and
+    scoring the CNN on the MLP's images (a shape error) or with the MLP's predictions."""
     import keras
 
     _, _, out = synthetic_run
     report = json.loads((out / "metrics.json").read_text())
-    assert report["data"]["synthetic"] is True
-    assert "SYNTHETIC" in report["data"]["description"]
-    X_test, y_test = _test_split()
-    assert report["data"]["n_test"] == len(y_test)
-    model = keras.models.load_model(out / "model.keras")
-    scores = model.predict(X_test, verbose=0).ravel()
-    # the command's defaults: standardized inputs, Adam(1e-4), L2 1e-3 on the hidden kernels
-    assert model.get_layer("standardize") is not None
-    assert np.isclose(float(model.optimizer.learning_rate), 1e-4)
-    kernel = model.get_layer("my_dense_layer").kernel.numpy()
-    assert np.isclose(float(model.losses[0]), 1e-3 * np.sum(kernel**2), rtol=1e-4)
-    assert report["mlp"]["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5))
-    assert report["mlp"]["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores))
-    for model in ("mlp", "baseline"):
-        for key in ("accuracy", "sensitivity", "specificity", "roc_auc"):
-            assert 0 <= report[model][key] <= 1
-        assert -1 <= report[model]["mcc"] <= 1 and report[model]["train_time_s"] > 0
+    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 12)):
+        _, (X_test, y_test) = _split(size)
+        scores = keras.models.load_model(out / file).predict(X_test, verbose=0).ravel()
+        assert report[name]["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5))
+        assert report[name]["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores))
+    mlp = keras.models.load_model(out / "model.keras")
+    # the command's MLP: standardized inputs, Adam(1e-4), L2 1e-3 on the hidden kernels
+    assert mlp.get_layer("standardize") is not None
+    assert np.isclose(float(mlp.optimizer.learning_rate), 1e-4)
+    kernel = mlp.get_layer("my_dense_layer").kernel.numpy()
+    assert np.isclose(float(mlp.losses[0]), 1e-3 * np.sum(kernel**2), rtol=1e-4)
+
+
+def test_baseline_is_sklearn_on_exactly_the_test_rows(synthetic_run):
+    """The baseline's row equals scikit-learn's LogisticRegression fitted on every training row
+    (validation share included) and scored on the test rows. Catches scoring it on the training
+    rows (it separates them: accuracy 1.0), fitting it on the MLP's training part only, or
+    swapping the predicted class columns."""
+    _, _, out = synthetic_run
+    report = json.loads((out / "metrics.json").read_text())["baseline"]
+    (X_train, y_train), (X_test, y_test) = _split(8)
+    flat = LogisticRegression(C=1.0, max_iter=1000, random_state=0)
+    flat.fit(X_train.reshape(len(X_train), -1), y_train.astype(int))
+    scores = flat.predict_proba(X_test.reshape(len(X_test), -1))[:, 1]
+    assert report["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5), abs=1e-12)
+    assert report["mcc"] == pytest.approx(matthews_corrcoef(y_test, scores > 0.5), abs=1e-12)
+    assert report["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores), abs=1e-12)
+    train_accuracy = flat.score(X_train.reshape(len(X_train), -1), y_train.astype(int))
+    assert abs(train_accuracy - report["accuracy"]) > 0.05  # the two can be told apart
 
 
 def test_history_and_summary(synthetic_run):
     _, _, out = synthetic_run
     report = json.loads((out / "metrics.json").read_text())
     history = pd.read_csv(out / "history.csv")
-    assert len(history) == report["epochs_run"] <= 3
-    assert {"loss", "val_loss", "accuracy", "val_sensitivity", "val_mcc"} <= set(history.columns)
     assert set(history["data"]) == {"SYNTHETIC"}
+    for name in ("mlp", "cnn"):
+        assert (history["model"] == name).sum() == report[name]["epochs_run"] <= 2
+    assert {"loss", "val_loss", "accuracy", "val_sensitivity", "val_mcc"} <= set(history.columns)
     summary = (out / "summary.txt").read_text()
-    assert "SYNTHETIC" in summary and "my_dense_layer" in summary
+    assert "SYNTHETIC" in summary and "my_dense_layer" in summary and "conv_1" in summary
     hand = (8 * 8 * 3 + 1) * 300 + 301 * 100 + 101 * 50 + 51
     assert f"{hand:,} trainable" in summary
 
@@ -92,7 +142,7 @@ RELOAD_SCRIPT = textwrap.dedent(
     import sys
     import numpy as np
     import keras
-    import kerasx.metrics  # registers the kerasx metrics the model was compiled with
+    import kerasx.metrics  # registers the kerasx metrics the models were compiled with
     from kerasx.recipes import load_trained_model
 
     out, x_path = sys.argv[1], sys.argv[2]
@@ -107,6 +157,7 @@ RELOAD_SCRIPT = textwrap.dedent(
         history = model.fit(X, y, epochs=1, batch_size=8, verbose=0)
         assert int(model.optimizer.iterations) > steps > 0
         assert np.isfinite(history.history["loss"][0])
+    keras.models.load_model(f"{out}/cnn.keras")  # no custom_objects
     np.save(f"{out}/reloaded_keras.npy", predictions["keras"])
     np.save(f"{out}/reloaded_h5.npy", predictions["h5"])
     print("ok")
@@ -118,7 +169,7 @@ def test_models_reload_in_a_fresh_process(synthetic_run, tmp_path):
     import keras
 
     _, _, out = synthetic_run
-    X_test, _ = _test_split()
+    _, (X_test, _) = _split(8)
     x_path = tmp_path / "x.npy"
     np.save(x_path, X_test)
     result = subprocess.run(
@@ -135,6 +186,97 @@ def test_models_reload_in_a_fresh_process(synthetic_run, tmp_path):
     np.testing.assert_allclose(np.load(out / "reloaded_h5.npy"), expected, rtol=0, atol=1e-6)
 
 
+# --- external validation -------------------------------------------------------------------
+
+
+def _write_folder(root, n_parasitized, n_uninfected, size=10):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+    for folder, count in (("Parasitized", n_parasitized), ("Uninfected", n_uninfected)):
+        os.makedirs(root / folder)
+        for i in range(count):
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            png = tf.io.encode_png(pixels).numpy()
+            (root / folder / f"C{i}P{i}ThinF_IMG_{folder}_{i}.png").write_bytes(png)
+
+
+def test_test_data_scores_exactly_the_images_of_that_folder(tmp_path):
+    """Trains on all of --data (a quarter of synthetic: 700 images) and scores the 10 PNGs of
+    DIR. Catches scoring the held-out part of --data instead (140 images), applying --fraction
+    to DIR (2 or 3 images), training without --data's test part (560) or outputs that do not
+    say the evaluation is external."""
+    import keras
+
+    from kerasx.data import load_folder
+
+    external = tmp_path / "other_patients"
+    _write_folder(external, 6, 4)
+    out = tmp_path / "out"
+    argv = [*TINY, "--model", "mlp", "--epochs", "1", "--test-data", str(external)]
+    status, stdout = _run([*argv, "--out", str(out)])
+    assert status == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["data"]["n_test"] == report["mlp"]["n"] == report["baseline"]["n"] == 10
+    assert report["data"]["n_train"] == 700
+    assert report["data"]["external_validation"] is True
+    assert report["data"]["test_data"] == str(external)
+    assert "EXTERNAL validation" in stdout and "EXTERNAL validation" in report["data"]["evaluation"]
+    X, y, _ = load_folder(external, image_size=8, flatten=False)
+    scores = keras.models.load_model(out / "model.keras").predict(X, verbose=0).ravel()
+    assert report["mlp"]["accuracy"] == pytest.approx(accuracy_score(y, scores > 0.5))
+    assert report["mlp"]["sensitivity"] == pytest.approx(np.mean(scores[y == 1] > 0.5))
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def _status_and_stderr(argv, capsys):
+    try:
+        status = main(["malaria", *argv])
+    except SystemExit as exit_:
+        status = exit_.code
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--epochs", "0"],
+        ["--fraction", "2"],
+        ["--fraction", "0"],
+        ["--image-size", "x"],
+        ["--model", "rnn"],
+        ["--seed", "-1"],
+        ["--out", "EXISTING_FILE"],
+        ["--data", "MISSING"],
+        ["--test-data", "MISSING"],
+        ["--split", "patient", "--data", "synthetic"],
+        ["--split", "patient"],  # tfds has no file names either
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, capsys, tmp_path):
+    """Every bad input ends as one line ``kerasx malaria: ...`` and status 2, before any
+    training. Catches a traceback, argparse's usage block before the message, and a check made
+    only after the output folder was created."""
+    (tmp_path / "file.txt").write_text("not a folder")
+    replace = {"EXISTING_FILE": str(tmp_path / "file.txt"), "MISSING": str(tmp_path / "nope")}
+    argv = [replace.get(arg, arg) for arg in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "out")]
+    status, err = _status_and_stderr(argv, capsys)
+    assert status == 2
+    assert err.startswith("kerasx malaria: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err and "usage:" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(ValueError, match="patient"):
+        main(["malaria", "--data", "synthetic", "--split", "patient", "--debug",
+              "--out", str(tmp_path / "out")])  # fmt: skip
+
+
 def test_offline_without_data_names_the_choices(monkeypatch, capsys, tmp_path):
     import kerasx.data
 
@@ -142,44 +284,49 @@ def test_offline_without_data_names_the_choices(monkeypatch, capsys, tmp_path):
         raise kerasx.data.DatasetUnavailableError("no network")
 
     monkeypatch.setattr(kerasx.data, "load_malaria", offline)
-    status = main(["malaria", "--out", str(tmp_path)])
-    captured = capsys.readouterr()
-    assert status != 0
-    assert "--data synthetic" in captured.err and "--data DIR" in captured.err
-    assert "Traceback" not in captured.err + captured.out
+    status, err = _status_and_stderr(["--out", str(tmp_path)], capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith("kerasx malaria: no network")
+    assert "--data synthetic" in err and "--data DIR" in err
 
 
-def test_bad_folder_is_a_message(capsys, tmp_path):
-    status = main(["malaria", "--data", str(tmp_path / "missing"), "--out", str(tmp_path)])
-    captured = capsys.readouterr()
-    assert status == 2
-    assert "kerasx malaria:" in captured.err and "Traceback" not in captured.err
-
-
-@pytest.mark.parametrize(
-    "args", [["--fraction", "0"], ["--fraction", "1.5"], ["--epochs", "0"], ["--image-size", "x"]]
-)
-def test_invalid_options_exit_with_usage(args, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["malaria", *args])
-    assert info.value.code == 2
-    assert "usage: kerasx malaria" in capsys.readouterr().err
-
-
-def test_real_images(malaria_dir, tmp_path, capsys):
-    args = ["--data", malaria_dir, "--image-size", "8", "--fraction", "0.2", "--epochs", "2"]
-    assert main(["malaria", *args, "--out", str(tmp_path)]) == 0
+def test_real_images_default_to_the_patient_split(malaria_dir, tmp_path, capsys):
+    args = ["--data", malaria_dir, "--image-size", "8", "--fraction", "0.2", "--epochs", "1"]
+    status, stdout = _run([*args, "--model", "mlp", "--out", str(tmp_path)])
+    assert status == 0
     report = json.loads((tmp_path / "metrics.json").read_text())
-    assert report["data"]["synthetic"] is False
-    assert report["data"]["n_train"] + report["data"]["n_test"] == pytest.approx(560, abs=2)
-    assert "SYNTHETIC" not in capsys.readouterr().out
-    for name in OUTPUT_FILES:
-        assert (tmp_path / name).exists(), name
+    assert report["data"]["synthetic"] is False and report["data"]["split"] == "patient"
+    assert "held-out patients" in stdout and "SYNTHETIC" not in stdout
 
 
-def test_a_crash_mid_training_resumes_from_the_last_epoch(tmp_path, monkeypatch):
+# --- crash and resume ------------------------------------------------------------------------
+
+
+def _final_weights(out):
+    import keras
+
+    return keras.models.load_model(out / "model.keras").get_weights()
+
+
+def test_a_crash_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, monkeypatch):
+    """Crash after epoch 2 of 4, run the same command again: epochs 3 and 4 run from the backup
+    and end on the weights of an uninterrupted run.
+
+    Catches a resume that continues from fresh weights, or from the right weights without
+    Adam's moments and step count (Adam moves each weight by up to ~1e-4 per step at learning
+    rate 1e-4, 100x the tolerance), and one that runs every epoch again (4 rows in history.csv,
+    not 2). Exactness: every run seeds Keras
+    (``keras.utils.set_random_seed`` in the recipe), the MLP has no dropout, and on CPU the
+    same kernels on the same inputs give the same bits (measured: identical weights); the
+    tolerance 1e-6 only allows for a platform whose kernels are not bitwise repeatable. The
+    uninterrupted run's best epoch is the last one: EarlyStopping's best weights are not part
+    of the backup, so a best epoch before the crash could not be restored after it.
+    """
     from kerasx.callbacks import HistoryFrame
-    from kerasx.recipes._malaria_job import BACKUP_DIR, run_malaria
+
+    argv = [*TINY, "--model", "mlp", "--epochs", "4", "--patience", "10"]
+    assert _run([*argv, "--out", str(tmp_path / "whole")])[0] == 0
+    assert json.loads((tmp_path / "whole" / "metrics.json").read_text())["mlp"]["best_epoch"] == 3
 
     original = HistoryFrame.on_epoch_end
 
@@ -188,14 +335,43 @@ def test_a_crash_mid_training_resumes_from_the_last_epoch(tmp_path, monkeypatch)
         if epoch == 1:
             raise RuntimeError("simulated crash")
 
-    settings = dict(out=str(tmp_path), fraction=0.25, image_size=8, epochs=4, patience=10)
+    out = tmp_path / "crashed"
     monkeypatch.setattr(HistoryFrame, "on_epoch_end", crash_after_second_epoch)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_malaria("synthetic", **settings)
-    assert (tmp_path / BACKUP_DIR).is_dir()  # what the two finished epochs left behind
+        _run([*argv, "--out", str(out)])
+    assert (out / BACKUP_DIR / "mlp").is_dir()  # what the two finished epochs left behind
 
     monkeypatch.setattr(HistoryFrame, "on_epoch_end", original)
-    run_malaria("synthetic", **settings)
-    history = pd.read_csv(tmp_path / "history.csv")
-    assert len(history) == 2  # only epochs 3 and 4 ran again
-    assert not (tmp_path / BACKUP_DIR).exists()  # removed after a normal end
+    assert _run([*argv, "--out", str(out)])[0] == 0
+    assert len(pd.read_csv(out / "history.csv")) == 2  # only epochs 3 and 4 ran again
+    assert not (out / BACKUP_DIR / "mlp").exists()
+    whole, resumed = _final_weights(tmp_path / "whole"), _final_weights(out)
+    for expected, got in zip(whole, resumed, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+
+
+# --- accuracy (slow) -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_quick_run_mlp_beats_chance_and_cnn_beats_both(tmp_path):
+    """The README's first command (``--data synthetic --quick``, ~70 s on 2 cores).
+
+    The MLP must reach 0.58 on the 280 test images: a model at chance (0.5) gets there with
+    probability 0.4 % (0.08 is 2.7 standard errors of 0.03). The CNN must reach 0.85 and beat
+    both. Catches an MLP trained on shuffled labels or scored against misaligned labels (about
+    0.5), the CNN's batch normalization stuck in inference mode (0.5, see PITFALLS), and
+    swapped columns in the table.
+    """
+    status, stdout = _run(["--data", "synthetic", "--quick", "--out", str(tmp_path)])
+    assert status == 0
+    report = json.loads((tmp_path / "metrics.json").read_text())
+    assert report["data"]["n_test"] == 280
+    assert report["mlp"]["accuracy"] >= 0.58
+    assert report["cnn"]["accuracy"] >= 0.85
+    assert report["cnn"]["accuracy"] > max(
+        report["mlp"]["accuracy"], report["baseline"]["accuracy"]
+    )
+    accuracy_line = next(line for line in stdout.splitlines() if line.startswith("accuracy"))
+    expected = [report[name]["accuracy"] for name in ("mlp", "cnn", "baseline")]
+    np.testing.assert_allclose([float(v) for v in accuracy_line.split()[1:]], expected, atol=5e-4)

@@ -66,6 +66,18 @@ def check_malaria(out):
     assert "SYNTHETIC" in out
 
 
+def check_cnn(out):
+    for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC"):
+        assert re.search(rf"^{re.escape(title)}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}$", out, re.M), (
+            title
+        )
+    counts = re.search(r"parameters: MLP ([\d,]+), CNN ([\d,]+)", out)
+    assert counts, out
+    mlp, cnn = (int(g.replace(",", "")) for g in counts.groups())
+    assert 0 < cnn < 2_000_000 and cnn < mlp
+    assert "SYNTHETIC" in out
+
+
 def check_search(out):
     assert re.search(r"best_params_: \{.*'n_hidden'.*\}", out)
     for key in ("learning_rate", "n_neurons"):
@@ -90,6 +102,7 @@ CHECKS = {
     "06_malaria_mlp_vs_baseline.py": check_malaria,
     "07_hyperparameter_search.py": check_search,
     "08_save_load_continue.py": check_save_load,
+    "09_malaria_cnn.py": check_cnn,
 }
 
 

@@ -285,3 +285,41 @@ class TestLogisticBaseline:
     def test_invalid_arguments(self, kwargs, match):
         with pytest.raises(ValueError, match=f"Invalid value for argument `{match}`"):
             logistic_baseline(**kwargs)
+
+
+# The recipes package builds models and nothing else (issue 10): the command line loads data,
+# attaches callbacks and writes files.
+_NOT_IN_RECIPES = ("argparse", "kerasx.data", "kerasx.callbacks", "kerasx.commands", "kerasx.cli")
+
+
+def _imports(path):
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_recipes_import_no_data_callbacks_or_command_line():
+    """Catches a command (argparse, output files) or a data loader living in ``kerasx.recipes``,
+    as ``kerasx/recipes/_malaria_job.py`` did: it imported argparse, kerasx.data and
+    kerasx.callbacks and wrote files."""
+    import pathlib
+
+    import kerasx.recipes
+
+    files = sorted(pathlib.Path(kerasx.recipes.__file__).parent.glob("*.py"))
+    assert len(files) >= 5
+    for path in files:
+        imported = _imports(path)
+        bad = {n for n in imported if any(n == m or n.startswith(m + ".") for m in _NOT_IN_RECIPES)}
+        assert not bad, f"{path.name} imports {sorted(bad)}"
+        text = path.read_text(encoding="utf-8")
+        for call in ("open(", ".to_csv(", ".savefig(", "json.dump("):
+            assert call not in text, f"{path.name} writes files ({call})"

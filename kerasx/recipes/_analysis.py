@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 
-from kerasx._validation import check_int, check_positive
+from kerasx._validation import check_int, check_positive, invalid_value
 
 __all__ = ["logistic_baseline", "parameter_breakdown"]
 
@@ -99,10 +99,7 @@ def parameter_breakdown(model):
     import pandas as pd
 
     if not isinstance(model, keras.Model) or not model.built:
-        raise ValueError(
-            "Invalid value for argument `model`. Expected a built keras.Model. "
-            f"Received: model={model!r}"
-        )
+        raise invalid_value("model", "a built keras.Model", model)
     rows = [
         _layer_row(layer)
         for layer in model.layers

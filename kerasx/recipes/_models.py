@@ -7,7 +7,13 @@ so it saves to ``.keras`` and ``.h5`` and reloads without ``custom_objects``.
 import keras
 import numpy as np
 
-from kerasx._validation import check_in_range, check_int, check_non_negative, check_positive
+from kerasx._validation import (
+    check_in_range,
+    check_int,
+    check_non_negative,
+    check_positive,
+    invalid_value,
+)
 
 __all__ = [
     "logistic_regression",
@@ -271,9 +277,7 @@ def malaria_mlp(
     input_shape = tuple(check_int("input_shape", d, minimum=1) for d in input_shape)
     hidden = _check_hidden(hidden)
     if not hidden:
-        raise ValueError(
-            "Invalid value for argument `hidden`. Expected at least one layer. Received: hidden=()"
-        )
+        raise invalid_value("hidden", "at least one layer", hidden)
     check_in_range("dropout", dropout, 0, 1, high_open=True)
     regularizer = _regularizer(0.0, l2)
     if seed is not None:

@@ -3,7 +3,8 @@
 import os
 
 import keras
-import numpy as np
+
+from kerasx import _compat
 
 __all__ = ["load_trained_model"]
 
@@ -29,6 +30,7 @@ def load_trained_model(path):
         The compiled model.
 
     >>> import os, tempfile
+    >>> import numpy as np
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")])
     >>> model.compile(optimizer="adam", loss="binary_crossentropy")
     >>> _ = model.fit(np.ones((4, 2)), np.ones(4), verbose=0)
@@ -49,18 +51,9 @@ def load_trained_model(path):
 
 
 def _rebuilt_optimizer(model, path):
-    import h5py
-
     optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
     optimizer.build(model.trainable_variables)
-    with h5py.File(path, "r") as f:
-        if "optimizer_weights" not in f:
-            return optimizer
-        group = f["optimizer_weights"]
-        names = [
-            n.decode("utf8") if isinstance(n, bytes) else n for n in group.attrs["weight_names"]
-        ]
-        values = [np.asarray(group[name]) for name in names]
-    if len(values) == len(optimizer.variables):
+    values = _compat.h5_optimizer_weights(path)
+    if values is not None and len(values) == len(optimizer.variables):
         optimizer.set_weights(values)
     return optimizer
