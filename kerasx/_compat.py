@@ -229,3 +229,21 @@ def allow_jit_on_jax(layer):
     if keras.backend.backend() == "jax":
         layer.supports_jit = True
     return layer
+
+
+# ----------------------------------------------------------------------------------------------
+# Safe loading (kerasx.recipes.load_trained_model)
+
+
+def forced_safe_mode():
+    """A context in which Keras deserializes in safe mode, whatever its global flag says.
+
+    In Keras 3.15 ``deserialize_keras_object`` lets the global flag (turned off by the
+    ``keras.config`` switch for unsafe deserialization) override an explicit
+    ``load_model(..., safe_mode=True)``, and the public API has no way back. Keras's own
+    ``SafeModeScope(True)`` sets the flag for the duration and restores it. Pinned by
+    ``tests/test_compat.py``.
+    """
+    from keras.src.saving.serialization_lib import SafeModeScope
+
+    return SafeModeScope(True)

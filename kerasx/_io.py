@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 
-__all__ = ["atomic_path", "write_bytes", "write_json", "write_text"]
+__all__ = ["atomic_path", "write_bytes", "write_csv", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -73,3 +73,10 @@ def write_text(path, text):
 def write_json(path, data, **kwargs):
     """Writes ``data`` as indented JSON to ``path`` whole."""
     write_text(path, json.dumps(data, indent=2, **kwargs) + "\n")
+
+
+def write_csv(path, table, **kwargs):
+    """Writes a ``pandas.DataFrame`` to ``path`` whole, without its index (``kwargs`` go to
+    ``DataFrame.to_csv``)."""
+    with atomic_path(path) as temporary:
+        table.to_csv(temporary, index=False, **kwargs)

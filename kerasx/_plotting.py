@@ -10,10 +10,10 @@ the target with ``os.replace``, so a reader never sees half a PNG.
 """
 
 import os
-import tempfile
 
 import numpy as np
 
+from kerasx import _io
 from kerasx._validation import invalid_value
 
 __all__ = ["labels_and_scores", "new_figure", "save_figure"]
@@ -67,21 +67,13 @@ def save_figure(figure, path, dpi=100):
 
     Args:
         figure: a matplotlib ``Figure``.
-        path: the PNG file to write (its folder must exist).
+        path: the PNG file to write (its folder is created if needed).
         dpi: resolution in dots per inch.
 
     Returns:
         ``path``.
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            figure.savefig(file, format="png", dpi=dpi)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a figure is for everyone to read
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    with _io.atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
     return path

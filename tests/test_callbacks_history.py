@@ -105,3 +105,66 @@ def test_learning_rate_under_one_cycle_follows_the_schedule():
     last_of_each_epoch = expected[steps - 1 :: steps]
     np.testing.assert_allclose(frame.frame["learning_rate"], last_of_each_epoch, rtol=1e-6)
     assert len(set(np.round(last_of_each_epoch, 6))) == epochs  # every epoch's rate differs
+
+
+# ----------------------------------------------------------------------------------------------
+# Resuming from the CSV (the crash itself is tested in test_resume.py)
+
+
+@agnostic
+class TestHistoryFrameResume:
+    def test_a_continued_fit_keeps_every_epoch_once(self, tmp_path):
+        """A new HistoryFrame on the same CSV, in a fit that starts at epoch 2 as a resumed one
+        does: rows 0-1 come from the file, 2-3 are new. A frame that ignores the file (or
+        numbers rows by the new fit alone) gives [0, 1] or [2, 3] only."""
+        X, y = binary_data(n=32)
+        model = small_model()
+        path = tmp_path / "history.csv"
+        model.fit(X, y, epochs=2, verbose=0, callbacks=[cb.HistoryFrame(path)])
+        first = pd.read_csv(path)
+        frame = cb.HistoryFrame(path)
+        model.fit(X, y, initial_epoch=2, epochs=4, verbose=0, callbacks=[frame])
+        result = pd.read_csv(path)
+        assert result["epoch"].tolist() == [0, 1, 2, 3]
+        pd.testing.assert_frame_equal(result.iloc[:2], first)
+        pd.testing.assert_frame_equal(frame.frame, result, check_dtype=False)
+
+    def test_the_interrupted_epochs_row_is_dropped(self, tmp_path):
+        """A crash after the row of epoch 2 was written but before the backup of epoch 2: Keras
+        runs epoch 2 again, and it must appear once (keeping the file's rows gives 2 twice)."""
+        path = tmp_path / "history.csv"
+        pd.DataFrame({"loss": [0.9, 0.8, 0.7], "epoch": [0, 1, 2]}).to_csv(path, index=False)
+        X, y = binary_data(n=32)
+        model = small_model()
+        model.fit(X, y, initial_epoch=2, epochs=3, verbose=0, callbacks=[cb.HistoryFrame(path)])
+        result = pd.read_csv(path)
+        assert result["epoch"].tolist() == [0, 1, 2]
+        assert result["loss"].iloc[2] != 0.7
+
+    def test_a_run_from_epoch_zero_starts_a_new_frame(self, tmp_path):
+        path = tmp_path / "history.csv"
+        pd.DataFrame({"loss": [0.9, 0.8], "epoch": [0, 1]}).to_csv(path, index=False)
+        X, y = binary_data(n=32)
+        model = small_model()
+        model.fit(X, y, epochs=1, verbose=0, callbacks=[cb.HistoryFrame(path)])
+        assert pd.read_csv(path)["epoch"].tolist() == [0]
+
+
+@agnostic
+def test_one_cycle_continues_from_the_optimizers_steps():
+    """A fit that starts at epoch 2 (as a resumed one does) on an optimizer that has taken 12
+    steps uses the rates of steps 12-23 of the cycle, as the uninterrupted fit did. A OneCycle
+    that restarts at step 0 in each fit repeats the first rates."""
+    X, y = binary_data(n=48)
+    steps, epochs = 6, 4
+    whole, rates = small_model(optimizer="sgd"), BatchRates()
+    cycle = dict(max_lr=0.5, cycle_momentum=False, total_steps=steps * epochs)
+    whole.fit(X, y, batch_size=8, epochs=epochs, verbose=0,
+              callbacks=[cb.OneCycle(**cycle), rates])  # fmt: skip
+    split, resumed = small_model(optimizer="sgd"), BatchRates()
+    split.fit(X, y, batch_size=8, epochs=2, verbose=0, callbacks=[cb.OneCycle(**cycle)])
+    split.fit(X, y, batch_size=8, initial_epoch=2, epochs=epochs, verbose=0,
+              callbacks=[cb.OneCycle(**cycle), resumed])  # fmt: skip
+    np.testing.assert_allclose(resumed.lrs, rates.lrs[2 * steps :], rtol=1e-6)
+    for got, want in zip(split.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -173,5 +173,60 @@ def test_config_holds_the_arguments(tmp_path):
     assert cb.LearningCurves(**curves.get_config()).get_config() == curves.get_config()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert cb.HistoryFrame().get_config() == {}
+        assert cb.HistoryFrame().get_config() == {"path": None}
     assert os.fspath(tmp_path / "a.png") == curves.get_config()["path"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Whole files and resuming
+
+
+@agnostic
+def test_learning_curves_continue_a_fit_that_starts_later(tmp_path):
+    """A second LearningCurves on the same path, in a fit starting at epoch 3 (as one resumed by
+    BackupAndRestore does), draws epochs 1-5; one that resets in on_train_begin draws 4-5."""
+    X, y = binary_data(n=32)
+    model = small_model(metrics=())
+    path = tmp_path / "c.png"
+    model.fit(X, y, epochs=3, verbose=0, callbacks=[cb.LearningCurves(path, monitor="loss")])
+    curves = cb.LearningCurves(path, monitor="loss")
+    history = model.fit(X, y, initial_epoch=3, epochs=5, verbose=0, callbacks=[curves])
+    epochs, series = cb.plots.read_curves(path)
+    assert epochs == [1, 2, 3, 4, 5]
+    assert series["loss"][3:] == history.history["loss"]
+    assert curves.best_epoch()[0] in epochs
+    assert sorted(os.listdir(tmp_path)) == ["c.png", "c.png.json"]  # no temporary left
+
+
+def test_a_reader_never_sees_a_partial_png(tmp_path):
+    """Every PNG the callbacks draw goes through ``_render.save_png``. A reader polling the file
+    while large PNGs are rewritten sees only whole ones (ending in the IEND chunk); a plain
+    ``savefig(path)`` onto the target lets it read a truncated file."""
+    import threading
+
+    from kerasx.callbacks import _render
+
+    path = tmp_path / "big.png"
+    noise = np.random.default_rng(0).random((600, 600))
+
+    def draw(figure, shift):
+        figure.subplots().imshow(np.roll(noise, shift))
+
+    _render.save_png(str(path), draw, (0,), (6, 6), 100)
+    seen, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            data = path.read_bytes()
+            seen.append(data.endswith(b"IEND\xaeB`\x82"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for shift in range(1, 6):
+            _render.save_png(str(path), draw, (shift,), (6, 6), 100)
+    finally:
+        stop.set()
+        reader.join()
+    assert len(seen) > 10 and all(seen)
+    assert os.listdir(tmp_path) == ["big.png"]

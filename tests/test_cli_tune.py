@@ -181,15 +181,26 @@ def completed_rows(csv_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tuner", ["random", "sklearn"])
-def test_resume_after_sigkill_reuses_finished_trials(tmp_path, tuner):
-    out = tmp_path / "search"
-    args = ["--tuner", tuner, "--max-trials", "6", "--epochs", "4", "--cv", "2", "--out", str(out)]
-    process = run_cli(args)
+def test_resume_after_sigkill_equals_an_uninterrupted_search(tmp_path, tuner):
+    """SIGKILL during the third trial, then the same command again: it finishes, trials.csv
+    holds every trial once, and trials, best.json and the best model's predictions equal those
+    of an uninterrupted search run beside it.
+
+    Wrong implementations this catches: trials seeded only once per process (the rerun
+    interrupted trial, first in its new process, gets other initial weights, so another score);
+    a trials.csv appended to rather than rewritten (a trial twice); a resume that runs the
+    finished trials again (their ``seconds`` change).
+    """
+    out, reference = tmp_path / "search", tmp_path / "reference"
+    common = ["--tuner", tuner, "--max-trials", "6", "--epochs", "4", "--cv", "2"]
+    uninterrupted = run_cli([*common, "--out", str(reference)])
+    process = run_cli([*common, "--out", str(out)])
     deadline = time.monotonic() + 400
     while len(completed_rows(out / "trials.csv")) < 2:
         assert process.poll() is None, process.stdout.read()
         assert time.monotonic() < deadline
-        time.sleep(0.1)
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the third trial's training
     process.send_signal(signal.SIGKILL)
     process.wait()
     before = completed_rows(out / "trials.csv")
@@ -199,13 +210,14 @@ def test_resume_after_sigkill_reuses_finished_trials(tmp_path, tuner):
             row.trial_id: json.loads((out / "keras_tuner" / f"trial_{row.trial_id}" / "trial.json").read_text())
             for row in before.itertuples()
         }  # fmt: skip
-    resumed = run_cli(args)
+    resumed = run_cli([*common, "--out", str(out)])
     output, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, output
     assert f"{len(before)} finished trial(s) reused" in output
     assert output.count("COMPLETED") == 6 - len(before)  # the finished ones did not run again
     after = completed_rows(out / "trials.csv")
-    assert len(after) == 6 and (after["status"] == "COMPLETED").all()
+    assert len(after) == 6 and after["trial_id"].is_unique
+    assert (after["status"] == "COMPLETED").all()
     merged = before.merge(after, on="trial_id", suffixes=("_before", "_after"))
     np.testing.assert_array_equal(merged["score_before"], merged["score_after"])
     np.testing.assert_array_equal(merged["seconds_before"], merged["seconds_after"])
@@ -215,7 +227,24 @@ def test_resume_after_sigkill_reuses_finished_trials(tmp_path, tuner):
             now = json.loads(path.read_text())
             assert now["hyperparameters"]["values"] == state["hyperparameters"]["values"]
             assert now["score"] == state["score"]
-    assert (out / "best_model.keras").exists()
+
+    reference_output, _ = uninterrupted.communicate(timeout=600)
+    assert uninterrupted.returncode == 0, reference_output
+    expected = completed_rows(reference / "trials.csv")
+    same = [c for c in expected.columns if c not in ("seconds", "peak_rss_mb")]
+    pd.testing.assert_frame_equal(after[same], expected[same])
+    assert json.loads((out / "best.json").read_text()) == json.loads(
+        (reference / "best.json").read_text()
+    )
+    X_test, _ = demo_data()[1]
+    from kerasx.recipes import load_trained_model
+
+    np.testing.assert_array_equal(
+        load_trained_model(out / "best_model.keras").predict(X_test, verbose=0),
+        load_trained_model(reference / "best_model.keras").predict(X_test, verbose=0),
+    )
+    leftovers = [name for name in os.listdir(out) if ".tmp" in name]
+    assert leftovers == []  # no temporary file of kerasx._io left behind
 
 
 def free_port():

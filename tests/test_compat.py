@@ -290,3 +290,34 @@ def test_allow_jit_on_jax_compiles_augmentation_on_jax_only():
     X = np.random.default_rng(0).random((8, 8, 8, 1)).astype("float32")
     history = model.fit(X, X[:, 0, 0], epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+# ----------------------------------------------------------------------------------------------
+# Safe loading (kerasx.recipes.load_trained_model)
+
+
+def _lambda_model_file(tmp_path):
+    marker = tmp_path / "marker"
+    touch = eval(f"lambda x: (__import__('pathlib').Path({str(marker)!r}).touch(), x + 1.0)[1]")
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Lambda(touch)(inputs))
+    model.save(tmp_path / "lambda.keras")
+    marker.unlink()
+    return tmp_path / "lambda.keras", marker
+
+
+def test_the_global_unsafe_flag_beats_an_explicit_safe_mode_and_forced_safe_mode_wins(tmp_path):
+    """When ``load_model(safe_mode=True)`` refuses under the global flag, ``forced_safe_mode``
+    can go. The global is set through Keras's own scope, so it is restored afterwards."""
+    from keras.src.saving.serialization_lib import SafeModeScope
+
+    path, marker = _lambda_model_file(tmp_path)
+    with SafeModeScope(False):  # what keras.config.enable_unsafe_deserialization() does
+        keras.models.load_model(path, safe_mode=True)  # Keras runs the Lambda anyway
+        assert marker.exists()
+        marker.unlink()
+        with pytest.raises(ValueError, match="safe_mode=False"), _compat.forced_safe_mode():
+            keras.models.load_model(path, safe_mode=True)
+        assert not marker.exists()
+    with pytest.raises(ValueError, match="safe_mode=False"):
+        keras.models.load_model(path)  # the global is back to safe

@@ -11,12 +11,13 @@ when ``fit`` returns. One thread serves all callbacks, so matplotlib never draws
 once.
 """
 
-import os
 import threading
 import warnings
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from kerasx import _io
 
 __all__ = ["flush", "save_png", "submit"]
 
@@ -28,13 +29,16 @@ _idle.set()
 
 
 def save_png(path, draw, args, figsize, dpi):
-    """Draws ``draw(figure, *args)`` on a fresh Agg figure and writes it to ``path`` as PNG."""
+    """Draws ``draw(figure, *args)`` on a fresh Agg figure and writes it to ``path`` as PNG.
+
+    The file is written whole (``kerasx._io.atomic_path``): a reader, or a crash, meets the
+    previous PNG or the new one, never part of one.
+    """
     figure = Figure(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(figure)
     draw(figure, *args)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    figure.savefig(path, format="png", dpi=dpi)
+    with _io.atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
 
 
 def submit(path, draw, args, figsize, dpi):
@@ -57,9 +61,9 @@ def _run():
                 _idle.set()
                 return
             path = next(iter(_jobs))
-            draw, args, figsize, dpi = _jobs.pop(path)
+            job = _jobs.pop(path)
         try:
-            save_png(path, draw, args, figsize, dpi)
+            save_png(path, *job)
         except Exception as error:  # a plotting failure must not kill training
             warnings.warn(f"kerasx could not write {path}: {error!r}", stacklevel=1)
 

@@ -53,6 +53,12 @@ class TimeLimit(keras.callbacks.Callback):
     epoch by ``monitor`` are put back when the limit stops the fit (each improvement costs one
     copy of the weights).
 
+    Inside a ``fit`` resumed by ``keras.callbacks.BackupAndRestore`` the budget counts from the
+    resumed ``fit``'s start (the killed process's clock is gone), ``stopped_at`` and
+    ``best_epoch`` carry Keras's epoch numbers (those of the whole run), and the candidates for
+    ``restore_best_weights`` are the epochs run since the resume (the backup holds only the
+    latest weights).
+
     Args:
         seconds: the time budget.
         restore_best_weights: whether to restore the best epoch's weights on a timed stop.
@@ -158,6 +164,12 @@ class NaNGuard(keras.callbacks.Callback):
       batch costs ~5-10% of a step for the course's 9M-parameter MLP on a 2-core CPU, which is
       why it is not the default there; a larger ``snapshot_every`` makes it cheaper and restores
       weights up to ``2 × snapshot_every`` batches old.
+
+    Inside a ``fit`` resumed by ``keras.callbacks.BackupAndRestore`` (in any order in the
+    callback list) it guards the restored weights: snapshots are taken from the first batch on,
+    after the restore, and the step guard wraps the optimizer whose variables the restore only
+    assigns; ``bad_batch["epoch"]`` is Keras's epoch of the whole run, and
+    ``restored_step`` counts the steps of the resumed ``fit``.
 
     Args:
         method: ``"auto"``, ``"skip"`` or ``"snapshot"``.

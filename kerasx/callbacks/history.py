@@ -3,13 +3,16 @@
 It uses NumPy and pandas only, so it runs under every Keras backend.
 """
 
+import math
+import os
 import time
 
 import keras
 import numpy as np
 import pandas as pd
 
-from kerasx.callbacks._common import current_learning_rate
+from kerasx import _io
+from kerasx.callbacks._common import check_path, current_learning_rate
 
 __all__ = ["HistoryFrame"]
 
@@ -23,6 +26,19 @@ class HistoryFrame(keras.callbacks.Callback):
     the optimizer when the logs do not carry it) and ``epoch_time`` (seconds, validation
     included). Unlike the other kerasx callbacks it keeps its rows across ``fit`` calls, which is
     its purpose; :meth:`reset` empties it.
+
+    **Crash-safe.** With ``path`` the frame is written whole (``kerasx._io``) to that CSV after
+    every epoch, and a new ``HistoryFrame`` whose ``path`` already holds a CSV starts from its
+    rows. Inside a ``fit`` resumed by ``keras.callbacks.BackupAndRestore`` (a rerun of the same
+    script after a crash) the first epoch Keras runs is the first one not backed up, ``k``: the
+    rows read from the file with ``epoch >= k`` (epochs the crash interrupted after the frame
+    was written, which Keras runs again) are dropped, so every epoch appears exactly once. A
+    run that starts again at epoch 0 (its backup is gone, e.g. it had finished) starts a fresh
+    frame. This assumes one ``fit`` per run, as ``BackupAndRestore`` does (its ``epoch``
+    column then equals Keras's epoch).
+
+    Args:
+        path: optional CSV file to keep the frame in (and resume from).
 
     Example:
 
@@ -39,20 +55,37 @@ class HistoryFrame(keras.callbacks.Callback):
     ['loss', 'epoch', 'learning_rate', 'epoch_time']
     """
 
-    def __init__(self):
+    def __init__(self, path=None):
         super().__init__()
+        self.path = None if path is None else check_path("path", path)
         self._logs = []  # the dicts Keras passes, so keys added by later callbacks show up
         self._extra = []
         self._epoch_start = None
+        self._from_file = False  # rows read from `path`, not yet matched with a fit's epochs
+        if self.path is not None and os.path.exists(self.path):
+            self._read(self.path)
+
+    def _read(self, path):
+        for row in pd.read_csv(path).to_dict("records"):
+            row = {key: value for key, value in row.items() if not _is_nan(value)}
+            self._logs.append(row)
+            self._extra.append({})
+        self._from_file = bool(self._logs)
 
     def reset(self):
         """Forgets every recorded epoch."""
         self._logs, self._extra = [], []
+        self._from_file = False
 
     def on_train_begin(self, logs=None):
         self._epoch_start = None
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._from_file:  # the first epoch of the run's fit: keep the rows before it
+            kept = [i for i, row in enumerate(self._logs) if row.get("epoch", math.inf) < epoch]
+            self._logs = [self._logs[i] for i in kept]
+            self._extra = [self._extra[i] for i in kept]
+            self._from_file = False
         self._epoch_start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -64,6 +97,8 @@ class HistoryFrame(keras.callbacks.Callback):
         extra["epoch_time"] = elapsed
         self._logs.append(logs)
         self._extra.append(extra)
+        if self.path is not None:
+            _io.write_csv(self.path, self.frame)
 
     @property
     def frame(self):
@@ -72,8 +107,12 @@ class HistoryFrame(keras.callbacks.Callback):
         return pd.DataFrame(rows)
 
     def to_csv(self, path, **kwargs):
-        """Writes :attr:`frame` to ``path`` (``kwargs`` go to ``DataFrame.to_csv``)."""
-        self.frame.to_csv(path, index=False, **kwargs)
+        """Writes :attr:`frame` to ``path`` whole (``kwargs`` go to ``DataFrame.to_csv``)."""
+        _io.write_csv(path, self.frame, **kwargs)
 
     def get_config(self):
-        return {}
+        return {"path": self.path}
+
+
+def _is_nan(value):
+    return isinstance(value, float) and math.isnan(value)

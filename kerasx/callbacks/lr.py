@@ -273,8 +273,14 @@ class OneCycle(keras.callbacks.Callback):
     """The one-cycle learning-rate (and momentum) schedule of Smith (2018), set before each batch.
 
     See :func:`one_cycle_schedule` for the formula. ``total_steps`` defaults to
-    ``epochs × steps per epoch`` of the ``fit`` call (pass it when the data has no length or when
-    resuming with ``initial_epoch``).
+    ``epochs × steps per epoch`` of the ``fit`` call (pass it when the data has no length).
+
+    **Resuming.** A ``fit`` that starts at epoch 0 starts a new cycle. A ``fit`` that starts at
+    a later epoch (``keras.callbacks.BackupAndRestore`` restored it after a crash, or
+    ``initial_epoch``) continues the cycle where the optimizer is: at its step count
+    ``optimizer.iterations``, which the backup restores (so the cycle is taken to have begun
+    with the optimizer's first step). The learning rate and momentum of a resumed run are then
+    those of an uninterrupted one.
 
     Momentum is cycled on optimizers that have one (``beta_1`` of the Adam family, ``momentum``
     of SGD when > 0). Keras 3 optimizers hold it as a Python float that is traced into the
@@ -354,7 +360,7 @@ class OneCycle(keras.callbacks.Callback):
         )
 
     def on_train_begin(self, logs=None):
-        self._step = 0
+        self._step = None  # set by the first epoch, once every callback has restored its state
         self._total = self.total_steps
         if self._total is None:
             params = self.params or {}
@@ -388,6 +394,11 @@ class OneCycle(keras.callbacks.Callback):
         _compat.set_untracked_attribute(optimizer, name, variable)  # checkpoints unchanged
         self._momentum = (name, original, variable)
         self.model.make_train_function(force=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._step is None:
+            resumed = epoch > 0  # the optimizer's restored (or kept) steps are the position
+            self._step = int(to_float(self.model.optimizer.iterations)) if resumed else 0
 
     def on_train_batch_begin(self, batch, logs=None):
         lr, momentum = self.schedule(self._step)

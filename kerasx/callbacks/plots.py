@@ -4,15 +4,38 @@ Both use ``keras.ops`` and NumPy only, so they run under every Keras backend; th
 headless on a background thread (see ``_render.py``).
 """
 
+import json
+import os
+
 import keras
 import numpy as np
 
+from kerasx import _io
 from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
 from kerasx.callbacks import _render as render
 from kerasx.callbacks._common import check_monitor, check_path, warn_missing
 from kerasx.callbacks._direction import MODES, best_index, resolve_mode
 
 __all__ = ["ConfusionMatrixLogger", "LearningCurves"]
+
+
+def curves_state_path(path):
+    """Where LearningCurves keeps the numbers it draws to ``path``: ``path + ".json"``."""
+    return f"{path}.json"
+
+
+def read_curves(path):
+    """``(epochs, series)`` kept beside the LearningCurves PNG ``path``, or ``None``.
+
+    ``epochs`` are 1-based; ``series`` maps each logged key to one value per epoch (NaN where
+    the key was not logged).
+    """
+    state = curves_state_path(os.fspath(path))
+    if not os.path.exists(state):
+        return None
+    with open(state, encoding="utf-8") as file:
+        data = json.load(file)
+    return data["epochs"], data["series"]
 
 
 def _draw_curves(figure, epochs, series, panels, best):
@@ -48,7 +71,16 @@ class LearningCurves(keras.callbacks.Callback):
     One panel per metric (``loss``, ``accuracy``, ... with ``val_loss`` etc. in the same panel),
     side by side, each ``panel_size`` inches; a dashed line marks the best epoch by ``monitor``.
     The figure is drawn headless (matplotlib's Agg canvas, no ``pyplot``) on a background thread
-    so training does not wait for it; the file is complete when ``fit`` returns.
+    so training does not wait for it; the file is complete when ``fit`` returns, and it is
+    always written whole (a reader or a crash meets the previous PNG or the new one).
+
+    **Crash-safe.** The numbers drawn are written whole, synchronously, to ``path + ".json"``
+    after every epoch (a few bytes per metric; see :func:`read_curves`): the PNG is drawn later
+    on the background thread, so a crash can cut it off before the last epochs. When a ``fit``
+    starts at epoch ``k > 0`` (``keras.callbacks.BackupAndRestore`` restored it after a crash, or
+    ``initial_epoch=k``), the curves of epochs ``1..k`` are read back from that file and the new
+    epochs are drawn after them: each epoch appears once. A ``fit`` that starts at epoch 0
+    starts new curves.
 
     Args:
         path: the PNG file to (re)write.
@@ -90,6 +122,21 @@ class LearningCurves(keras.callbacks.Callback):
         self.panels, self._epochs, self._series = [], [], {}
         self._warned = False
         self._resolved_mode = None
+        self._first_epoch = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._first_epoch:
+            return
+        self._first_epoch = False
+        if epoch == 0:
+            return
+        stored = read_curves(self.path)
+        if stored is None:
+            return
+        epochs, series = stored
+        keep = sum(1 for e in epochs if e <= epoch)  # 1-based epochs 1..k were finished
+        self._epochs = list(epochs[:keep])
+        self._series = {key: [float(v) for v in values[:keep]] for key, values in series.items()}
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -108,6 +155,7 @@ class LearningCurves(keras.callbacks.Callback):
             return
         series = {key: list(values) for key, values in self._series.items()}
         figsize = (self.panel_size[0] * len(self.panels), self.panel_size[1])
+        _io.write_json(curves_state_path(self.path), {"epochs": self._epochs, "series": series})
         render.submit(
             self.path,
             _draw_curves,

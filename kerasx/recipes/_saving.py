@@ -1,12 +1,20 @@
-"""Reloading a saved model ready to continue training (works around a legacy ``.h5`` bug)."""
+"""Reloading a saved model ready to continue training (works around a legacy ``.h5`` bug).
 
+Loading never runs code from the file: Keras's ``safe_mode`` stays on (kerasx never turns it
+off), and a file whose stored configuration carries Python code is refused before Keras reads
+it, with one line that says so.
+"""
+
+import json
 import os
+import zipfile
 
 import keras
 
 from kerasx import _compat
+from kerasx._validation import invalid_value
 
-__all__ = ["load_trained_model"]
+__all__ = ["load_trained_model", "refuse_code"]
 
 _H5_SUFFIXES = (".h5", ".hdf5")
 
@@ -23,11 +31,20 @@ def load_trained_model(path):
     kerasx registers (its metrics, losses, ...) must have been imported, as for any
     ``keras.models.load_model`` call without ``custom_objects``.
 
+    A file that carries Python code (a ``Lambda`` layer, a serialized Python lambda) is refused
+    and the code does not run: its stored configuration is read first (``config.json`` of a
+    ``.keras`` archive, the ``model_config`` attribute of an ``.h5`` file), and Keras then loads
+    with ``safe_mode=True`` as a second line of defence, even where unsafe deserialization was
+    enabled globally (``keras.config``).
+
     Args:
         path: a ``.keras`` or ``.h5`` file written by ``model.save``.
 
     Returns:
         The compiled model.
+
+    Raises:
+        ValueError: the file carries Python code (one line, naming the layer).
 
     >>> import os, tempfile
     >>> import numpy as np
@@ -44,7 +61,14 @@ def load_trained_model(path):
     2
     """
     path = os.fspath(path)
-    model = keras.models.load_model(path)
+    refuse_code(path)
+    try:
+        with _compat.forced_safe_mode():  # even where the global flag was turned off
+            model = keras.models.load_model(path, safe_mode=True)
+    except ValueError as error:
+        if "safe_mode" not in str(error):
+            raise
+        raise _refusal(path, "Python code that Keras's safe_mode refused") from None
     if path.lower().endswith(_H5_SUFFIXES) and getattr(model, "optimizer", None) is not None:
         model.optimizer = _rebuilt_optimizer(model, path)
     return model
@@ -57,3 +81,62 @@ def _rebuilt_optimizer(model, path):
     if values is not None and len(values) == len(optimizer.variables):
         optimizer.set_weights(values)
     return optimizer
+
+
+def refuse_code(path):
+    """Raises a one-line ``ValueError`` when the model file ``path`` carries Python code.
+
+    Reads only the stored configuration (JSON), never deserializes it; a file whose
+    configuration cannot be read is left to Keras (which loads in safe mode).
+    """
+    found = _code_in(_stored_config(os.fspath(path)))
+    if found is not None:
+        raise _refusal(path, found)
+
+
+def _refusal(path, what):
+    expected = (
+        f"a model file without Python code; it holds {what}, whose code would run on loading "
+        "(kerasx keeps Keras's safe_mode on: rebuild the model in code and load only its weights)"
+    )
+    return invalid_value("path", expected, os.fspath(path))
+
+
+def _stored_config(path):
+    """The model configuration stored in a ``.keras`` archive or an ``.h5`` file, or ``None``."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return None
+            return json.loads(archive.read("config.json"))
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as file:
+            text = file.attrs.get("model_config")
+    except (OSError, ImportError):
+        return None
+    if text is None:
+        return None
+    return json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+
+
+def _code_in(config):
+    """A description of the first piece of Python code in ``config``, or ``None``."""
+    if isinstance(config, dict):
+        kind = config.get("class_name")
+        if kind == "Lambda":
+            name = (config.get("config") or {}).get("name", "?")
+            return f"a `Lambda` layer ({name!r})"
+        if kind == "__lambda__":
+            return "a serialized Python lambda"
+        children = config.values()
+    elif isinstance(config, list):
+        children = config
+    else:
+        return None
+    for child in children:
+        found = _code_in(child)
+        if found is not None:
+            return found
+    return None

@@ -9,6 +9,8 @@ import os
 
 import pandas as pd
 
+from kerasx import _io
+
 try:  # Unix only: on Windows ``peak_rss_mb`` reports NaN.
     import resource
 except ImportError:
@@ -21,6 +23,7 @@ __all__ = [
     "progress",
     "read_json",
     "read_trials",
+    "save_model",
     "write_csv",
     "write_json",
 ]
@@ -35,18 +38,19 @@ def read_json(path):
 
 
 def write_json(path, data):
-    """Writes ``data`` to ``path`` through a temporary file, so a killed process never tears it."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as file:
-        json.dump(data, file)
-    os.replace(tmp, path)
+    """Writes ``data`` to ``path`` whole (``kerasx._io``), so a killed process never tears it."""
+    _io.write_json(path, data)
 
 
 def write_csv(table, path):
-    """Writes a ``pandas.DataFrame`` to ``path`` through a temporary file."""
-    tmp = f"{path}.tmp"
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    """Writes a ``pandas.DataFrame`` to ``path`` whole (``kerasx._io``)."""
+    _io.write_csv(path, table)
+
+
+def save_model(model, path):
+    """``model.save(path)`` whole: a killed process leaves the previous file or none."""
+    with _io.atomic_path(path) as temporary:
+        model.save(temporary)
 
 
 def read_trials(path):

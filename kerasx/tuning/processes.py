@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 
+from kerasx import _io
 from kerasx.tuning import search
 
 __all__ = ["count_trials", "search_in_processes"]
@@ -43,7 +44,8 @@ def search_in_processes(X, y, config, X_test=None, y_test=None):
     arrays = {"X": X, "y": y}
     if X_test is not None:
         arrays.update(X_test=X_test, y_test=y_test)
-    np.savez(os.path.join(folder, "data.npz"), **arrays)
+    with _io.atomic_path(os.path.join(folder, "data.npz")) as temporary:
+        np.savez(temporary, **arrays)
     total, overwrite = config.trial_limit, config.overwrite
     while True:
         done = 0 if overwrite else count_trials(config.out)
@@ -52,8 +54,7 @@ def search_in_processes(X, y, config, X_test=None, y_test=None):
         child = dataclasses.replace(
             config, max_trials=limit, overwrite=overwrite, trials_per_process=None
         )
-        with open(os.path.join(folder, "config.pkl"), "wb") as file:
-            pickle.dump(child, file)
+        _io.write_bytes(os.path.join(folder, "config.pkl"), pickle.dumps(child))
         subprocess.run([sys.executable, "-m", __name__, folder], check=True)
         overwrite = False
         finished = count_trials(config.out)

@@ -10,6 +10,7 @@ import os
 import keras
 
 from kerasx._validation import invalid_value
+from kerasx.recipes import load_trained_model
 from kerasx.tuning import _io
 from kerasx.tuning.sklearn_search import search_with_sklearn
 from kerasx.tuning.tuners import search_with_keras_tuner
@@ -71,7 +72,7 @@ def search_in_process(X, y, config, X_test=None, y_test=None):
         result["test_accuracy"] = float(metrics["accuracy"])
     if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
         model.optimizer.build(model.trainable_variables)
-    model.save(os.path.join(config.out, "best_model.keras"))
+    _io.save_model(model, os.path.join(config.out, "best_model.keras"))
     summary = {key: result[key] for key in ("best_hyperparameters", "best_score", "test_accuracy")}
     _io.write_json(os.path.join(config.out, "best.json"), summary)
     say = _io.progress
@@ -88,6 +89,6 @@ def read_results(out):
         "trials": _io.read_trials(os.path.join(out, "trials.csv")),
         "best_hyperparameters": best["best_hyperparameters"],
         "best_score": best["best_score"],
-        "model": keras.models.load_model(os.path.join(out, "best_model.keras")),
+        "model": load_trained_model(os.path.join(out, "best_model.keras")),
         "test_accuracy": best["test_accuracy"],
     }

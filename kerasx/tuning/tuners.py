@@ -11,7 +11,9 @@ ValueError: Invalid value for argument `objective`. Expected one of ('accuracy',
 
 import os
 import time
+import zlib
 
+import keras
 import keras_tuner
 import numpy as np
 import pandas as pd
@@ -27,15 +29,21 @@ _TIMES_PREFIX = "kerasx_times_"
 
 
 class _TimedTuner(KerasTunerWithoutTensorBoard):
-    """Mixin for a KerasTuner tuner: times each trial and reports it when the trial ends.
+    """Mixin for a KerasTuner tuner: seeds and times each trial, and reports it when it ends.
 
-    Trial times go to ``<project_dir>/kerasx_times_<tuner_id>.json`` (one file per worker, so
-    distributed workers never write the same file) before KerasTuner records the trial as done.
+    Each trial starts from ``keras.utils.set_random_seed(oracle seed + trial number)``, so its
+    result depends on its hyperparameters only, not on the trials run before it in the same
+    process: a search resumed after a crash (which runs the interrupted trial again, in a new
+    process) gives the same trials as an uninterrupted one. Trial times go to
+    ``<project_dir>/kerasx_times_<tuner_id>.json`` (one file per worker, so distributed workers
+    never write the same file), written whole, before KerasTuner records the trial as done.
     """
 
     on_trial_done = None  # callable(tuner, trial_id, seconds), set by ``make_tuner``
 
     def on_trial_begin(self, trial):
+        if self.oracle.seed is not None:
+            keras.utils.set_random_seed(trial_seed(self.oracle.seed, trial.trial_id))
         self._trial_started = time.perf_counter()
         super().on_trial_begin(trial)
 
@@ -60,6 +68,16 @@ class _Hyperband(_TimedTuner, keras_tuner.Hyperband):
 
 class _BayesianOptimization(_TimedTuner, keras_tuner.BayesianOptimization):
     pass
+
+
+def trial_seed(seed, trial_id):
+    """The seed of trial ``trial_id`` of a search seeded with ``seed``.
+
+    >>> trial_seed(0, "03"), trial_seed(5, "03")
+    (3, 8)
+    """
+    number = int(trial_id) if trial_id.isdigit() else zlib.crc32(trial_id.encode("utf-8"))
+    return (seed + number) % 2**31
 
 
 _TUNER_CLASSES = dict(
