@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
+from test_report import assert_table_matches, parse_page
 
 from kerasx.cli import main
 from kerasx.commands.malaria import BACKUP_DIR, output_files
@@ -52,8 +54,10 @@ def test_writes_every_output(synthetic_run):
     assert status == 0
     for name in output_files(("mlp", "cnn")):
         assert (out / name).stat().st_size > 0, name
-    for png in ("curves_mlp.png", "curves_cnn.png", "confusion_matrix.png"):
-        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert output_files(("mlp",))[:5] == output_files(("mlp", "cnn"))[:5]
+    assert "gradcam.png" not in output_files(("mlp",))  # Grad-CAM needs a convolution
+    for png in (*(name for name in output_files(("mlp", "cnn")) if name.endswith(".png")),):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     assert "[kerasx malaria] training the MLP" in stdout  # progress
     assert "[kerasx malaria] training the CNN" in stdout
     header = next(line for line in stdout.splitlines() if line.strip().startswith("MLP"))
@@ -74,6 +78,16 @@ def test_metrics_json_has_one_entry_per_model(synthetic_run):
     report = json.loads((out / "metrics.json").read_text())
     assert {"mlp", "cnn", "baseline"} <= set(report)
     assert set(report) - {"mlp", "cnn", "baseline"} == {"data", "settings"}
+    for name in ("mlp", "cnn", "baseline"):
+        calibration = report[name]["calibration"]
+        for key in ("ece", "brier", "nll"):
+            assert calibration["before"][key] >= 0
+        assert calibration["before"]["accuracy"] == pytest.approx(report[name]["accuracy"])
+    for name in ("mlp", "cnn"):  # scaling by T > 0 keeps every predicted class
+        calibration = report[name]["calibration"]
+        assert calibration["temperature"] > 0 and calibration["n_validation"] == 56
+        assert calibration["after"]["accuracy"] == calibration["before"]["accuracy"]
+    assert report["baseline"]["calibration"]["temperature"] is None  # no held-out rows
     assert report["data"]["synthetic"] is True and report["data"]["split"] == "cell"
     assert report["data"]["external_validation"] is False
     assert report["mlp"]["image_size"] == 8 and report["cnn"]["image_size"] == 12
@@ -135,6 +149,102 @@ def test_history_and_summary(synthetic_run):
     assert "SYNTHETIC" in summary and "my_dense_layer" in summary and "conv_1" in summary
     hand = (8 * 8 * 3 + 1) * 300 + 301 * 100 + 101 * 50 + 51
     assert f"{hand:,} trainable" in summary
+
+
+def test_temperature_is_fitted_on_kerass_validation_rows(synthetic_run):
+    """Each network's temperature is fitted on the rows ``validation_split`` held out: the last
+    56 of the 560 training rows. Pinned twice: the saved model's loss on those rows equals the
+    ``val_loss`` Keras logged at the best epoch (whose weights EarlyStopping restored), and
+    ``fit_temperature`` on its predictions there gives the reported temperature. Catches
+    fitting T on the first rows, on every training row, or on the test rows (each gives another
+    loss or another T), and an off-by-one slice (the loss of 55 or 57 rows differs)."""
+    import keras
+
+    from kerasx.calibration import fit_temperature
+
+    _, _, out = synthetic_run
+    report = json.loads((out / "metrics.json").read_text())
+    history = pd.read_csv(out / "history.csv")
+    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 12)):
+        (X_train, y_train), _ = _split(size)
+        X_val, y_val = X_train[504:], y_train[504:]
+        model = keras.models.load_model(out / file)
+        logged = history[history["model"] == name]["val_loss"].to_numpy()
+        loss = model.evaluate(X_val, y_val, batch_size=32, verbose=0, return_dict=True)["loss"]
+        assert loss == pytest.approx(logged[report[name]["best_epoch"]], rel=1e-5), name
+        expected = fit_temperature(y_val, model.predict(X_val, verbose=0).ravel())
+        assert report[name]["calibration"]["temperature"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_report_html_shows_the_runs_numbers(synthetic_run):
+    """report.html is written last, from the folder: its tables equal metrics.json and it
+    carries the synthetic banner and the command of run.json."""
+    _, _, out = synthetic_run
+    report = json.loads((out / "metrics.json").read_text())
+    run = json.loads((out / "run.json").read_text())
+    text = (out / "report.html").read_text()
+    assert_table_matches(parse_page(text).tables, report)
+    assert "synthetic-banner" in text
+    assert shlex.split(run["command"])[:2] == ["kerasx", "malaria"]
+    assert run["featured_model"] == "cnn" and run["argv"] is None  # in-process: not typed
+    assert run["models"]["cnn"]["parameters"] == report["cnn"]["parameters"]
+    assert "Param #" in run["models"]["cnn"]["summary"]  # the summary's last column is there
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data", "synthetic", "--quick"],
+        ["--data", "synthetic", "--model", "cnn", "--xla", "--patience", "2", "--epochs", "3"],
+        ["--data", "MALARIA", "--model", "mlp", "--no-xla", "--out", "a dir/with 'quotes'"],
+        ["--data", "MALARIA", "--test-data", "MALARIA", "--fraction", "0.3", "--seed", "4"],
+        ["--data", "tfds", "--split", "cell", "--batch-size", "64", "--image-size", "50"],
+    ],
+)
+def test_the_recorded_command_repeats_the_settings(argv, tmp_path):
+    """Parsing run.json's command gives back every setting of the run (``--quick`` expanded).
+    Catches a command that leaves out an option that was given, one that omits ``--split``
+    (the validation rows of an external run depend on it) and unquoted paths."""
+    from kerasx.cli import build_parser
+    from kerasx.commands.malaria import reproduce_command, resolve_settings
+
+    (tmp_path / "Parasitized").mkdir()
+    argv = [str(tmp_path) if arg == "MALARIA" else arg for arg in argv]
+    parser = build_parser()
+    settings = resolve_settings(parser.parse_args(["malaria", *argv]))
+    command = shlex.split(reproduce_command(settings))
+    assert command[:2] == ["kerasx", "malaria"] and "--quick" not in command
+    again = resolve_settings(parser.parse_args(command[1:]))
+    assert {**again, "quick": settings["quick"]} == settings
+
+
+def test_grad_cam_runs_on_a_few_chosen_cells_only(monkeypatch, tmp_path):
+    """gradcam.png costs a Grad-CAM pass over at most 12 images (3 right and 3 wrong of each
+    class), with the predicted class's evidence, whatever the size of the test set. Catches a
+    pass over every test image (seconds on a real test set) and the default class (1)."""
+    import keras
+
+    from kerasx import explain
+    from kerasx.commands import _malaria_report
+
+    calls = []
+    original = explain.grad_cam
+
+    def spy(model, images, *args, **kwargs):
+        calls.append((len(images), kwargs.get("class_index")))
+        return original(model, images, *args, **kwargs)
+
+    monkeypatch.setattr(explain, "grad_cam", spy)
+    inputs = keras.Input((6, 6, 3))
+    features = keras.layers.Conv2D(2, 3, activation="relu")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(pooled))
+    rng = np.random.default_rng(0)
+    images, y = rng.random((200, 6, 6, 3)), np.arange(200) % 2
+    scores = rng.random(200)  # every group has plenty of rows
+    _malaria_report.draw_grad_cam(tmp_path / "gradcam.png", model, images, y, scores)
+    assert calls == [(12, "predicted")]
+    assert (tmp_path / "gradcam.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 RELOAD_SCRIPT = textwrap.dedent(

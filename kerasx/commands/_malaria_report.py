@@ -14,12 +14,38 @@ MCC                    1.000       0.000
 ROC AUC                1.000       1.000
 """
 
+import os
+
 import numpy as np
 
-__all__ = ["MODEL_TITLES", "comparison_table", "draw_confusion", "score_predictions", "summary"]
+__all__ = [
+    "CLASS_NAMES",
+    "MODEL_TITLES",
+    "calibrate_scores",
+    "comparison_table",
+    "draw_calibration",
+    "draw_confusion",
+    "draw_errors",
+    "draw_grad_cam",
+    "draw_roc",
+    "model_summaries",
+    "score_predictions",
+    "summary",
+]
 
 #: Column titles of the models ``kerasx malaria`` compares, in the order they are shown.
 MODEL_TITLES = {"mlp": "MLP", "cnn": "CNN", "baseline": "logistic"}
+
+#: Label 0 and label 1 of every kerasx malaria loader.
+CLASS_NAMES = ("uninfected", "parasitized")
+
+#: How many mistakes errors.png shows, and Grad-CAM examples per (class, right or wrong) group:
+#: at most 4 x 3 = 12 images go through Grad-CAM, which keeps it to a fraction of a second.
+N_ERRORS = 16
+GRAD_CAM_PER_GROUP = 3
+
+# Characters per line of a model's summary (summary.txt, the report page).
+_SUMMARY_WIDTH = 96
 
 _ROWS = (
     ("accuracy", "accuracy"),
@@ -83,8 +109,46 @@ def comparison_table(results, title):
     return "\n".join(lines)
 
 
+def calibrate_scores(y_val, val_scores, y_test, test_scores):
+    """Temperature scaling fitted on validation rows and measured on the test rows.
+
+    Args:
+        y_val: labels of the validation rows, or ``None`` for a model without held-out rows
+            (then only the calibration before is measured).
+        val_scores: the model's probabilities on them.
+        y_test: labels of the test rows.
+        test_scores: the model's probabilities on them.
+
+    Returns:
+        ``(calibrated test scores, entry)``: ``entry`` holds ``temperature``,
+        ``n_validation`` and :func:`kerasx.calibration.calibration_report`'s ``before`` and
+        ``after`` (ECE, Brier, NLL, accuracy on the test rows).
+
+    Two validation rows right and sure, two wrong and unsure: the NLL is lowest at T = 1.050
+    (a grid search over T agrees), which softens 0.2 to sigmoid(logit(0.2) / 1.05) = 0.211:
+
+    >>> after, entry = calibrate_scores([0, 1, 0, 1], [0.1, 0.9, 0.6, 0.4], [0, 1], [0.2, 0.7])
+    >>> round(entry["temperature"], 3), entry["n_validation"], after.round(3).tolist()
+    (1.05, 4, [0.211, 0.691])
+    """
+    from keras import ops
+
+    from kerasx.calibration import TemperatureScaling, calibration_report, fit_temperature
+
+    test_scores = np.asarray(test_scores, dtype="float64").ravel()
+    if y_val is None:
+        report = calibration_report(y_test, test_scores)
+        return test_scores, {"temperature": None, "n_validation": 0, **report}
+    temperature = fit_temperature(y_val, val_scores)
+    layer = TemperatureScaling(temperature=temperature)
+    after = ops.convert_to_numpy(layer(test_scores.reshape(-1, 1).astype("float32"))).ravel()
+    after = after.astype("float64")
+    report = calibration_report(y_test, test_scores, after)
+    return after, {"temperature": temperature, "n_validation": len(y_val), **report}
+
+
 def draw_confusion(path, y_true, predictions, title):
-    """One confusion matrix per model, side by side, to a PNG file.
+    """One confusion matrix per model, side by side, to a PNG file (written whole).
 
     Args:
         path: the PNG file to write.
@@ -92,34 +156,117 @@ def draw_confusion(path, y_true, predictions, title):
         predictions: ``{model name: 0/1 predictions}``.
         title: the figure's title.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
-    figure, axes = plt.subplots(1, len(predictions), figsize=(4.5 * len(predictions), 4))
-    for ax, (name, y_pred) in zip(np.atleast_1d(axes), predictions.items(), strict=True):
+    from kerasx._plotting import new_figure, save_figure
+
+    figure = new_figure(4.5 * len(predictions), 4)
+    axes = figure.subplots(1, len(predictions), squeeze=False)[0]
+    for ax, (name, y_pred) in zip(axes, predictions.items(), strict=True):
         ConfusionMatrixDisplay.from_predictions(
             np.asarray(y_true).astype(int),
             np.asarray(y_pred).astype(int),
             labels=[0, 1],
-            display_labels=["uninfected", "parasitized"],
+            display_labels=CLASS_NAMES,
             ax=ax,
             colorbar=False,
         )
         ax.set_title(MODEL_TITLES.get(name, name))
     figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
+    save_figure(figure, path, dpi=80)
+
+
+def draw_roc(path, y_true, scores, title):
+    """The ROC curve of every model on the same rows, AUC in the legend, to a PNG file.
+
+    Args:
+        path: the PNG file to write (written whole).
+        y_true: 0/1 labels.
+        scores: ``{model name: probabilities of class 1}``.
+        title: the figure's title.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    from kerasx._plotting import new_figure, save_figure
+
+    y_true = np.asarray(y_true).astype(int).ravel()
+    figure = new_figure(5.5, 5.0)
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", label="chance (AUC 0.500)")
+    if len(np.unique(y_true)) == 2:
+        for name, values in scores.items():
+            fpr, tpr, _ = roc_curve(y_true, values)
+            auc = roc_auc_score(y_true, values)
+            ax.plot(fpr, tpr, label=f"{MODEL_TITLES.get(name, name)} (AUC {auc:.3f})")
+    else:
+        ax.text(0.5, 0.5, "the test rows hold one class: no ROC curve", ha="center")
+    ax.set_xlabel("false positive rate (1 - specificity)")
+    ax.set_ylabel("true positive rate (sensitivity)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_title(title, fontsize=9)
+    ax.legend(loc="lower right", fontsize=8)
+    save_figure(figure, path, dpi=80)
+
+
+def draw_calibration(path, name, y_true, before, after, temperature):
+    """The reliability diagram of one model before and after temperature scaling."""
+    from kerasx.calibration import reliability_diagram
+
+    title = MODEL_TITLES.get(name, name)
+    names = (f"{title} before", f"{title} after (T = {temperature:.2f})")
+    reliability_diagram(path, y_true, before, after, names=names)
+
+
+def draw_errors(path, images, y_true, scores):
+    """The model's most confident mistakes on the test rows (:func:`kerasx.explain.top_errors`)."""
+    from kerasx.explain import plot_top_errors, top_errors
+
+    indices = top_errors(y_true, scores, k=N_ERRORS)
+    plot_top_errors(path, images, y_true, scores, indices, class_names=CLASS_NAMES)
+
+
+def draw_grad_cam(path, model, images, y_true, scores):
+    """Grad-CAM of the predicted class on right and wrong test cells of both classes.
+
+    ``class_index="predicted"``: each heatmap shows the evidence for the class the model chose,
+    so a correct *uninfected* cell shows what made it say uninfected (the evidence for
+    *parasitized* there is mostly nothing, an empty map), and a mistake shows what misled it.
+    Only the at most ``4 x GRAD_CAM_PER_GROUP`` images shown go through Grad-CAM.
+    """
+    from kerasx.explain import grad_cam, grad_cam_examples, plot_grad_cam
+
+    groups = grad_cam_examples(y_true, scores, per_group=GRAD_CAM_PER_GROUP)
+    rows = np.concatenate([np.asarray(v, dtype=int) for v in groups.values()])
+    images, y_true, scores = np.asarray(images)[rows], np.asarray(y_true)[rows], scores[rows]
+    heatmaps = grad_cam(model, images.astype("float32"), class_index="predicted")
+    plot_grad_cam(
+        path,
+        images,
+        heatmaps,
+        y_true,
+        scores,
+        class_names=CLASS_NAMES,
+        per_group=GRAD_CAM_PER_GROUP,
+    )
 
 
 def _model_summary(model):
+    """``(lines, total parameters, trainable parameters)`` of a Keras model."""
     from kerasx.recipes import parameter_breakdown
 
     lines = []
-    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=110)
+    # Keras prints through rich, whose console is 80 columns wide when it is not a terminal: the
+    # table's last column (Param #) was cut off. rich and Keras both read COLUMNS.
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(_SUMMARY_WIDTH + 4)
+    try:
+        model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=_SUMMARY_WIDTH)
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
     breakdown = parameter_breakdown(model)
     total, trainable = int(breakdown["params"].sum()), int(breakdown["trainable"].sum())
     lines += [
@@ -129,7 +276,42 @@ def _model_summary(model):
         f"total: {total:,} parameters, {trainable:,} trainable"
         + (" (batch-norm and standardization statistics are not)" if total > trainable else ""),
     ]
-    return lines
+    return lines, total, trainable
+
+
+def model_summaries(models, results):
+    """Each model's layers and parameter counts, for run.json and the report page.
+
+    Args:
+        models: ``{model name: trained keras.Model}``.
+        results: metrics.json's per-model entries (the baseline's ``parameters`` and
+            ``image_size`` are read from there).
+
+    Returns:
+        ``{model name: {"title", "summary", "parameters", "trainable"}}``, baseline included
+        when ``results`` has it.
+    """
+    summaries = {}
+    for name, model in models.items():
+        lines, total, trainable = _model_summary(model)
+        summaries[name] = {
+            "title": MODEL_TITLES.get(name, name),
+            "summary": "\n".join(lines),
+            "parameters": total,
+            "trainable": trainable,
+        }
+    if "baseline" in results:
+        size, count = results["baseline"]["image_size"], results["baseline"]["parameters"]
+        summaries["baseline"] = {
+            "title": MODEL_TITLES["baseline"],
+            "summary": (
+                "scikit-learn LogisticRegression(C=1.0, lbfgs, max_iter=1000) on the flattened "
+                f"pixels of {size}x{size}x3 images: {count - 1:,} weights and 1 intercept"
+            ),
+            "parameters": count,
+            "trainable": count,
+        }
+    return summaries
 
 
 def summary(models, table, description):
@@ -145,6 +327,6 @@ def summary(models, table, description):
     """
     lines = [f"Data: {description}", ""]
     for name, model in models.items():
-        lines += [f"== {MODEL_TITLES.get(name, name)} ==", *_model_summary(model), ""]
+        lines += [f"== {MODEL_TITLES.get(name, name)} ==", *_model_summary(model)[0], ""]
     lines += [table, ""]
     return "\n".join(lines)

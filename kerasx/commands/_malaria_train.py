@@ -4,10 +4,12 @@ Used by :mod:`kerasx.commands.malaria` (which parses the options and writes the 
 imports nothing heavy at module level.
 """
 
+import dataclasses
+import math
 import os
 import time
 
-__all__ = ["BACKUP_DIR", "load", "progress", "train_and_score"]
+__all__ = ["BACKUP_DIR", "Trained", "load", "progress", "train_and_score", "validation_rows"]
 
 #: Folder under ``--out`` where each model's training is backed up (``backup/mlp``, ...) every
 #: epoch until it ends normally; running the same command again resumes from it.
@@ -18,6 +20,25 @@ BACKUP_DIR = "backup"
 _PATIENCE = {"mlp": 5, "cnn": 8}
 # The MLP's defaults that beat the course's 60-70 % with the same architecture (see _build).
 _MLP_SETTINGS = {"learning_rate": 1e-4, "l2": 1e-3}
+
+
+@dataclasses.dataclass
+class Trained:
+    """What :func:`train_and_score` returns; every dict is keyed by model name.
+
+    Attributes:
+        models: the trained networks (``"mlp"``, ``"cnn"``).
+        scores: predicted probabilities of class 1 on the test rows, baseline included.
+        calibrated: the networks' test scores after temperature scaling.
+        results: each model's entry of metrics.json (scores, training facts, calibration).
+        histories: one history table per network, with a ``model`` column.
+    """
+
+    models: dict
+    scores: dict
+    calibrated: dict
+    results: dict
+    histories: list
 
 
 def progress(message):
@@ -128,27 +149,63 @@ def _fit_baseline(X_train, y_train):
     return baseline, time.perf_counter() - start
 
 
+def validation_rows(n, validation_split):
+    """The rows Keras's ``fit(validation_split=...)`` holds out: the last ones, from this index.
+
+    Keras takes the validation data from the end of the arrays, before any shuffling, and
+    splits at ``floor(n * (1 - validation_split))``.
+
+    >>> validation_rows(560, 0.1), validation_rows(10, 0.25)
+    (504, 7)
+    """
+    return math.floor(n * (1.0 - validation_split))
+
+
+def _predict(model, X):
+    return model.predict(X, batch_size=256, verbose=0).ravel()
+
+
 def train_and_score(settings, data):
-    """Trains every chosen model and the baseline; returns models, scores, results, histories."""
-    from kerasx.commands._malaria_report import MODEL_TITLES, score_predictions
+    """Trains every chosen model and the baseline, scores and calibrates them.
+
+    Each network's temperature is fitted on its validation rows (those ``validation_split``
+    held out: the last share of the training arrays, see :func:`validation_rows`) and measured
+    on the test rows. The baseline was fitted on every training row, so it has no held-out rows
+    to fit a temperature on: only its calibration before is reported.
+
+    Returns:
+        A :class:`Trained`.
+    """
+    from kerasx.commands._malaria_report import MODEL_TITLES, calibrate_scores, score_predictions
 
     sizes = {"mlp": settings["image_size"], "cnn": settings["cnn_image_size"]}
     (X_train, y_train), (X_test, y_test) = data[settings["image_size"]]
-    models, scores, results, histories = {}, {}, {}, []
+    trained = Trained({}, {}, {}, {}, [])
     for name in settings["models"]:
         (X_fit, y_fit), (X_score, _) = data[sizes[name]]
         progress(f"training the {MODEL_TITLES[name]} at {sizes[name]}x{sizes[name]} ...")
         model = _build(name, X_fit, settings["seed"], settings["xla"])
         history, facts = _fit(name, model, X_fit, y_fit, settings)
-        scores[name] = model.predict(X_score, batch_size=256, verbose=0).ravel()
-        results[name] = {**score_predictions(y_test, scores[name]), **facts}
-        models[name], histories = model, [*histories, history]
+        scores = trained.scores[name] = _predict(model, X_score)
+        start = validation_rows(len(X_fit), settings["validation_split"])
+        trained.calibrated[name], calibration = calibrate_scores(
+            y_fit[start:], _predict(model, X_fit[start:]), y_test, scores
+        )
+        trained.results[name] = {
+            **score_predictions(y_test, scores),
+            **facts,
+            "calibration": calibration,
+        }
+        trained.models[name] = model
+        trained.histories.append(history)
     progress("fitting the logistic-regression baseline (lbfgs, up to 1000 iterations) ...")
     baseline, seconds = _fit_baseline(X_train, y_train)
-    scores["baseline"] = baseline.predict_proba(X_test)[:, 1]
-    results["baseline"] = {
-        **score_predictions(y_test, scores["baseline"]),
+    scores = trained.scores["baseline"] = baseline.predict_proba(X_test)[:, 1]
+    trained.results["baseline"] = {
+        **score_predictions(y_test, scores),
         "train_time_s": seconds,
         "image_size": settings["image_size"],
+        "parameters": int(baseline[-1].coef_.size + baseline[-1].intercept_.size),
+        "calibration": calibrate_scores(None, None, y_test, scores)[1],
     }
-    return models, scores, results, histories
+    return trained

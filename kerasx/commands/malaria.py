@@ -15,12 +15,19 @@ another folder instead (external validation), after training on the whole of ``-
 >>> settings["models"], settings["split"], settings["image_size"], settings["fraction"]
 (('mlp', 'cnn'), 'cell', 32, 0.5)
 >>> output_files(("mlp", "cnn"))[:4]
-('history.csv', 'confusion_matrix.png', 'metrics.json', 'summary.txt')
+('history.csv', 'confusion_matrix.png', 'roc.png', 'calibration.png')
+>>> print(reproduce_command(settings))  # every setting spelled out: defaults may change
+kerasx malaria --data synthetic --model all --split cell --fraction 0.5 --image-size 32 \
+--cnn-image-size 32 --epochs 10 --batch-size 32 --patience 3 --seed 0 --out runs/malaria
 """
 
 import argparse
 import contextlib
+import datetime
 import os
+import platform
+import shlex
+import sys
 
 from kerasx.commands import _malaria_train
 from kerasx.commands._common import (
@@ -38,10 +45,20 @@ DESCRIPTION = (
     "Train the course's malaria MLP and a small CNN (early stopping) and fit the "
     "logistic-regression baseline on the same training images; score them side by side on the "
     "same test images (held-out patients for a folder, held-out cells otherwise, or every image "
-    "of --test-data) and write curves, metrics.json, the saved models and a summary to --out."
+    "of --test-data) and write curves, ROC, calibration, the worst mistakes, Grad-CAM, "
+    "metrics.json, the saved models, a summary and one self-contained report.html to --out."
 )
 
-__all__ = ["BACKUP_DIR", "DEFAULTS", "QUICK", "output_files", "resolve_settings", "run"]
+__all__ = [
+    "BACKUP_DIR",
+    "DEFAULTS",
+    "QUICK",
+    "featured_model",
+    "output_files",
+    "reproduce_command",
+    "resolve_settings",
+    "run",
+]
 
 #: Every model the command can train, in the order the outputs show them.
 MODELS = ("mlp", "cnn")
@@ -84,12 +101,56 @@ def output_files(models):
         models: names among :data:`MODELS`.
 
     Returns:
-        A tuple of file names.
+        A tuple of file names; ``report.html`` (built from all the others) comes last.
     """
-    files = ["history.csv", "confusion_matrix.png", "metrics.json", "summary.txt"]
+    files = ["history.csv", "confusion_matrix.png", "roc.png", "calibration.png", "errors.png"]
+    if "cnn" in models:
+        files.append("gradcam.png")
+    files += ["metrics.json", "run.json", "summary.txt"]
     for name in models:
         files += [f"curves_{name}.png", *_MODEL_FILES[name]]
-    return tuple(files)
+    return (*files, "report.html")
+
+
+def featured_model(models):
+    """The model errors.png and calibration.png show: the CNN when it was trained, else the MLP.
+
+    The CNN is the one Grad-CAM explains and the one meant for use (it beats the MLP and the
+    baseline on the synthetic cells and on the NIH cells, see PITFALLS.md), so its mistakes and
+    probabilities are the ones worth a look; the side-by-side table, the calibration table and
+    roc.png still cover every model.
+
+    >>> featured_model(("mlp", "cnn")), featured_model(("mlp",))
+    ('cnn', 'mlp')
+    """
+    return "cnn" if "cnn" in models else models[0]
+
+
+def reproduce_command(settings):
+    """The ``kerasx malaria`` command line that repeats a run, every setting spelled out.
+
+    Spelled out rather than as typed, so that it repeats the run even after a default or
+    ``--quick`` changes: parsing it gives back the same settings (``--quick`` expanded).
+
+    Args:
+        settings: as :func:`resolve_settings` returns.
+
+    Returns:
+        One shell-quoted line.
+    """
+    models = settings["models"]
+    parts = ["kerasx", "malaria", "--data", os.fspath(settings["source"])]
+    parts += ["--model", "all" if tuple(models) == MODELS else models[0]]
+    parts += ["--split", settings["split"]]
+    if settings["test_data"] is not None:
+        parts += ["--test-data", os.fspath(settings["test_data"])]
+    for key in ("fraction", "image_size", "cnn_image_size", "epochs", "batch_size", "patience"):
+        if settings[key] is not None:
+            parts += [f"--{key.replace('_', '-')}", str(settings[key])]
+    if settings["xla"] is not None:
+        parts.append("--xla" if settings["xla"] else "--no-xla")
+    parts += ["--seed", str(settings["seed"]), "--out", os.fspath(settings["out"])]
+    return shlex.join(parts)
 
 
 def _existing_folder(text):
@@ -220,9 +281,12 @@ def _evaluation(settings, n_test):
 
 
 def _save(name, model, out):
+    from kerasx._io import atomic_path
+
     for file in _MODEL_FILES[name]:
         # .keras first: a legacy .h5 save rewrites the live model's compile config.
-        model.save(os.path.join(out, file))
+        with atomic_path(os.path.join(out, file)) as tmp:
+            model.save(tmp)
 
 
 def _json_safe(value):
@@ -234,43 +298,77 @@ def _json_safe(value):
     return value
 
 
-def _write_outputs(settings, description, n_train, y_test, trained):
-    """Prints the table and writes every file of :func:`output_files`; returns metrics.json's dict."""
-    import pandas as pd
+def _typed_argv():
+    """The command as typed when this process is ``kerasx malaria`` itself, else ``None``."""
+    if sys.argv[1:2] == [NAME]:
+        return ["kerasx", *sys.argv[1:]]
+    return None
 
-    from kerasx import _io
+
+def _run_record(settings, trained):
+    """run.json: how to repeat the run, the versions, and each model's layers and parameters."""
+    import keras
+    import numpy as np
+
+    from kerasx import __version__
+    from kerasx.commands._malaria_report import model_summaries
+
+    versions = {"kerasx": __version__, "keras": keras.__version__, "numpy": np.__version__}
+    if "tensorflow" in sys.modules:
+        versions["tensorflow"] = sys.modules["tensorflow"].__version__
+    return {
+        "command": reproduce_command(settings),
+        "argv": _typed_argv(),
+        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {**versions, "python": platform.python_version()},
+        "backend": keras.backend.backend(),
+        "featured_model": featured_model(settings["models"]),
+        "models": model_summaries(trained.models, trained.results),
+    }
+
+
+def _draw_figures(settings, data, y_test, trained, title):
+    """roc.png, calibration.png, errors.png and (with a CNN) gradcam.png."""
     from kerasx.commands import _malaria_report as report
 
-    models, scores, results, histories = trained
-    out, synthetic = settings["out"], settings["source"] == "synthetic"
-    evaluation = _evaluation(settings, len(y_test))
-    table = report.comparison_table(results, f"Test set: {evaluation}")
-    print(table, flush=True)
-    history = pd.concat(histories, ignore_index=True)
-    if synthetic:
-        history.insert(0, "data", "SYNTHETIC")  # every output says so
-    _io.write_text(os.path.join(out, "history.csv"), history.to_csv(index=False))
-    predictions = {name: values > 0.5 for name, values in scores.items()}
-    report.draw_confusion(
-        os.path.join(out, "confusion_matrix.png"), y_test, predictions, f"Test set: {evaluation}"
+    out = settings["out"]
+    report.draw_roc(os.path.join(out, "roc.png"), y_test, trained.scores, title)
+    name = featured_model(settings["models"])
+    calibration = trained.results[name]["calibration"]
+    report.draw_calibration(
+        os.path.join(out, "calibration.png"),
+        name,
+        y_test,
+        trained.scores[name],
+        trained.calibrated[name],
+        calibration["temperature"],
     )
-    _io.write_text(os.path.join(out, "summary.txt"), report.summary(models, table, description))
-    for name, model in models.items():
-        _save(name, model, out)
-    with contextlib.suppress(OSError):  # each model removed its own backup when it ended
-        os.rmdir(os.path.join(out, BACKUP_DIR))
-    metrics = {
+    size = settings["cnn_image_size" if name == "cnn" else "image_size"]
+    images = data[size][1][0]
+    report.draw_errors(os.path.join(out, "errors.png"), images, y_test, trained.scores[name])
+    if "cnn" in trained.models:
+        report.draw_grad_cam(
+            os.path.join(out, "gradcam.png"),
+            trained.models["cnn"],
+            data[settings["cnn_image_size"]][1][0],
+            y_test,
+            trained.scores["cnn"],
+        )
+
+
+def _metrics(settings, description, n_train, n_test, evaluation, results):
+    return {
         "data": {
             "source": os.fspath(settings["source"]),
             "description": description,
-            "synthetic": synthetic,
+            "synthetic": settings["source"] == "synthetic",
             "split": None if settings["test_data"] else settings["split"],
             "test_data": settings["test_data"],
             "external_validation": settings["test_data"] is not None,
             "evaluation": evaluation,
             "fraction": settings["fraction"],
             "n_train": n_train,
-            "n_test": len(y_test),
+            "n_test": n_test,
             "split_seed": settings["seed"],
         },
         "settings": {
@@ -279,8 +377,42 @@ def _write_outputs(settings, description, n_train, y_test, trained):
         },
         **results,
     }
+
+
+def _write_outputs(settings, description, data, trained):
+    """Prints the table and writes every file of :func:`output_files`; returns metrics.json's dict."""
+    import pandas as pd
+
+    from kerasx import _io
+    from kerasx.commands import _html
+    from kerasx.commands import _malaria_report as report
+
+    (X_train, _), (_, y_test) = data[settings["image_size"]]
+    out, synthetic = settings["out"], settings["source"] == "synthetic"
+    evaluation = _evaluation(settings, len(y_test))
+    title = f"Test set: {evaluation}"
+    table = report.comparison_table(trained.results, title)
+    print(table, flush=True)
+    history = pd.concat(trained.histories, ignore_index=True)
+    if synthetic:
+        history.insert(0, "data", "SYNTHETIC")  # every output says so
+    _io.write_text(os.path.join(out, "history.csv"), history.to_csv(index=False))
+    predictions = {name: values > 0.5 for name, values in trained.scores.items()}
+    report.draw_confusion(os.path.join(out, "confusion_matrix.png"), y_test, predictions, title)
+    _draw_figures(settings, data, y_test, trained, title)
+    summary = report.summary(trained.models, table, description)
+    _io.write_text(os.path.join(out, "summary.txt"), summary)
+    for name, model in trained.models.items():
+        _save(name, model, out)
+    with contextlib.suppress(OSError):  # each model removed its own backup when it ended
+        os.rmdir(os.path.join(out, BACKUP_DIR))
+    metrics = _metrics(
+        settings, description, len(X_train), len(y_test), evaluation, trained.results
+    )
     _io.write_json(os.path.join(out, "metrics.json"), _json_safe(metrics))
-    _malaria_train.progress(f"wrote {', '.join(output_files(models))} to {out}")
+    _io.write_json(os.path.join(out, "run.json"), _run_record(settings, trained))
+    _html.write_report(out)
+    _malaria_train.progress(f"wrote {', '.join(output_files(settings['models']))} to {out}")
     return metrics
 
 
@@ -312,7 +444,7 @@ def compare(settings):
     _malaria_train.progress(f"{len(X_train)} training and {len(y_test)} test images")
     os.makedirs(settings["out"], exist_ok=True)  # only once the data loaded
     trained = _malaria_train.train_and_score(settings, data)
-    return _write_outputs(settings, description, len(X_train), y_test, trained)
+    return _write_outputs(settings, description, data, trained)
 
 
 def run(args):
