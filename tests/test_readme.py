@@ -164,6 +164,38 @@ def check_tuning(ns, printed, block, directory):
     assert len(table) >= 1 and table["score"].notna().any()
 
 
+def check_explain(ns, printed, block, directory):
+    """The CNN's size is the commented one; Grad-CAM gives one [0, 1] map per image at input
+    resolution; top_errors returns mistakes only; calibration keeps every decision (catches a
+    temperature applied to probabilities instead of logits, which moves the 0.5 threshold)."""
+    assert ns["cnn"].count_params() == int(_numbers(_comment_after(block, "count_params()"))[0])
+    heatmaps = ns["heatmaps"]
+    assert str(heatmaps.shape) == _comment_after(block, "print(heatmaps.shape)")
+    assert printed[1] == str(heatmaps.shape)
+    assert float(heatmaps.min()) >= 0.0 and float(heatmaps.max()) <= 1.0
+    y_test, scores = ns["y_test"], ns["scores"]
+    errors = [int(n) for n in re.findall(r"\d+", printed[2])]
+    wrong = (scores > 0.5) != y_test.astype(bool)
+    assert len(errors) == min(4, int(wrong.sum())) and all(wrong[i] for i in errors)
+    confidence = np.where(scores > 0.5, scores, 1 - scores)
+    assert list(confidence[errors]) == sorted(confidence[errors], reverse=True)
+    after = ns["calibrated"].predict(ns["X_test"], verbose=0).ravel()
+    np.testing.assert_array_equal(after > 0.5, scores > 0.5)
+    assert ns["calibrated"].layers[-1].temperature_ > 0
+    assert set(ns["report"]) == {"before", "after"}
+
+
+def check_resume(ns, printed, block, directory):
+    """The history file has each epoch once, in order (catches a frame that appends to the file
+    on every fit or restarts its epoch count), and the backup is gone after a normal end."""
+    import pandas as pd
+
+    frame = pd.read_csv(directory / "history.csv")
+    assert frame["epoch"].tolist() == list(range(5))
+    assert printed[-1] == "5" == _comment_after(block, "print(len(").split()[0]
+    assert not (directory / "backup").exists() or not any((directory / "backup").iterdir())
+
+
 CHECKS = {
     "lr_nn(": check_backprop,
     "TapeModel(": check_tape,
@@ -172,6 +204,8 @@ CHECKS = {
     "describe_source(": check_data,
     "parameter_breakdown(": check_recipes,
     "randomized_search(": check_tuning,
+    "grad_cam(": check_explain,
+    "BackupAndRestore(": check_resume,
 }
 
 
