@@ -9,7 +9,9 @@ kerasx ...
 0
 """
 
+import contextlib
 import importlib
+import importlib.util
 import os
 import sys
 
@@ -18,6 +20,9 @@ from kerasx.commands import COMMANDS
 from kerasx.commands._common import CommandParser, report_user_error
 
 __all__ = ["build_parser", "main"]
+
+#: Commands that train with TensorFlow: their start-up log is silenced unless ``--debug``.
+TENSORFLOW_COMMANDS = ("malaria", "tune")
 
 
 def build_parser():
@@ -42,6 +47,39 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Points file descriptor 2 at /dev/null, and back to where it was on exit.
+
+    TensorFlow's C++ start-up lines ("All log messages before absl::InitializeLog() ...",
+    "oneDNN custom operations are on", "Could not find cuda drivers") go straight to the
+    descriptor, even with ``TF_CPP_MIN_LOG_LEVEL=3`` on TF 2.21 (measured), so only the
+    descriptor itself can hold them back.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with stderr silenced, so a command's first import of it is quiet.
+
+    Only around the import: a Python error raised later still shows. An error of the import
+    itself is raised again after stderr is back.
+    """
+    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+        return
+    with _stderr_silenced():
+        import tensorflow  # noqa: F401
+
+
 def main(argv=None):
     """Runs the command line; returns the exit status."""
     # TensorFlow's start-up log (CUDA probing on CPU machines) is noise for a command's user.
@@ -54,6 +92,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command in TENSORFLOW_COMMANDS and not args.debug:
+        _import_tensorflow_quietly()
     try:
         return args.run(args)
     except KeyboardInterrupt:

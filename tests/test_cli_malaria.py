@@ -424,13 +424,13 @@ def test_a_crash_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, m
 
     Catches a resume that continues from fresh weights, or from the right weights without
     Adam's moments and step count (Adam moves each weight by up to ~1e-4 per step at learning
-    rate 1e-4, 100x the tolerance), and one that runs every epoch again (4 rows in history.csv,
-    not 2). Exactness: every run seeds Keras
-    (``keras.utils.set_random_seed`` in the recipe), the MLP has no dropout, and on CPU the
-    same kernels on the same inputs give the same bits (measured: identical weights); the
+    rate 1e-4, 100x the tolerance), one that runs every epoch again, and a history that
+    loses the epochs before the crash (2 rows in history.csv, not 4) or repeats them (6).
+    Exactness: every run seeds Keras (``keras.utils.set_random_seed`` in the recipe), the MLP
+    has no dropout, each epoch's order depends on (seed, epoch) only, and on CPU the same
+    kernels on the same inputs give the same bits (measured: identical weights); the
     tolerance 1e-6 only allows for a platform whose kernels are not bitwise repeatable. The
-    uninterrupted run's best epoch is the last one: EarlyStopping's best weights are not part
-    of the backup, so a best epoch before the crash could not be restored after it.
+    SIGKILL version, with early stopping and the CNN, is in test_cli_malaria_crash.py.
     """
     from kerasx.callbacks import HistoryFrame
 
@@ -450,11 +450,18 @@ def test_a_crash_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path, m
     with pytest.raises(RuntimeError, match="simulated crash"):
         _run([*argv, "--out", str(out)])
     assert (out / BACKUP_DIR / "mlp").is_dir()  # what the two finished epochs left behind
+    record = json.loads((out / "run.json").read_text())
+    assert record["state"] == "failed" and record["error"] == "RuntimeError: simulated crash"
 
     monkeypatch.setattr(HistoryFrame, "on_epoch_end", original)
     assert _run([*argv, "--out", str(out)])[0] == 0
-    assert len(pd.read_csv(out / "history.csv")) == 2  # only epochs 3 and 4 ran again
-    assert not (out / BACKUP_DIR / "mlp").exists()
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == [0, 1, 2, 3]  # the epochs before the crash included
+    np.testing.assert_allclose(
+        history["loss"], pd.read_csv(tmp_path / "whole" / "history.csv")["loss"], rtol=1e-6
+    )
+    assert not (out / BACKUP_DIR).exists()
+    assert json.loads((out / "run.json").read_text())["state"] == "finished"
     whole, resumed = _final_weights(tmp_path / "whole"), _final_weights(out)
     for expected, got in zip(whole, resumed, strict=True):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)

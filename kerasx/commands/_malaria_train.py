@@ -93,37 +93,42 @@ def _build(name, X_train, seed, xla):
 
 
 def _fit(name, model, X_train, y_train, settings):
-    """Trains with early stopping on val_loss; returns the history table and a few facts."""
-    import keras
+    """Trains with early stopping on val_loss; returns the history table and a few facts.
 
+    Crash-safe (:mod:`kerasx.commands._malaria_resume`): the state is backed up whole under
+    ``--out``/backup/<name>, with the early-stopping counters and best weights, and each
+    epoch's row order depends on ``(seed, epoch)`` only, so running the same command again
+    after a crash ends on the weights of an uninterrupted run, with every epoch in the history
+    once. The validation rows are the last ``validation_split`` of the arrays, as Keras's
+    ``validation_split`` takes them (:func:`validation_rows`).
+    """
     from kerasx.callbacks import HistoryFrame, LearningCurves
+    from kerasx.commands._malaria_resume import Backup, EpochShuffled, ResumableEarlyStopping
 
     out = settings["out"]
     patience = settings["patience"] or _PATIENCE[name]
-    stopping = keras.callbacks.EarlyStopping(
+    stopping = ResumableEarlyStopping(
         monitor="val_loss", patience=patience, restore_best_weights=True
     )
-    frame = HistoryFrame()
-    callbacks = [
-        # A crash loses at most the epoch in progress: running the same command again resumes
-        # from the last finished epoch; the backup is deleted when training ends normally.
-        keras.callbacks.BackupAndRestore(os.path.join(out, BACKUP_DIR, name)),
-        stopping,
-        frame,
-        LearningCurves(os.path.join(out, f"curves_{name}.png")),
-    ]
-    start = time.perf_counter()
+    split = validation_rows(len(X_train), settings["validation_split"])
+    rows = EpochShuffled(X_train[:split], y_train[:split], settings["batch_size"], settings["seed"])
+    backup = Backup(os.path.join(out, BACKUP_DIR, name), stopping=stopping, rows=rows)
+    frame = HistoryFrame(path=os.path.join(out, f"history_{name}.csv"))
+    # The backup comes last: it saves after the other callbacks' epoch ends (the history row is
+    # written before the epoch is committed) and after EarlyStopping restored the best weights.
+    callbacks = [stopping, frame, LearningCurves(os.path.join(out, f"curves_{name}.png")), backup]
     model.fit(
-        X_train,
-        y_train,
+        rows,
+        validation_data=(X_train[split:], y_train[split:]),
+        validation_batch_size=settings["batch_size"],
         epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        validation_split=settings["validation_split"],
+        initial_epoch=backup.initial_epoch(settings["epochs"]),
+        shuffle=False,  # EpochShuffled orders each epoch from (seed, epoch)
         callbacks=callbacks,
         verbose=2,
     )
     facts = {
-        "train_time_s": time.perf_counter() - start,
+        "train_time_s": backup.train_time,
         "epochs_run": len(frame.frame),
         "best_epoch": int(stopping.best_epoch),
         "patience": patience,
@@ -178,6 +183,11 @@ def train_and_score(settings, data):
     """
     from kerasx.commands._malaria_report import MODEL_TITLES, calibrate_scores, score_predictions
 
+    if settings.get("deterministic"):
+        import tensorflow as tf
+
+        # With the recipes' keras.utils.set_random_seed: repeatable CPU runs (PITFALLS.md).
+        tf.config.experimental.enable_op_determinism()
     sizes = {"mlp": settings["image_size"], "cnn": settings["cnn_image_size"]}
     (X_train, y_train), (X_test, y_test) = data[settings["image_size"]]
     trained = Trained({}, {}, {}, {}, [])

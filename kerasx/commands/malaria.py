@@ -27,6 +27,7 @@ import datetime
 import os
 import platform
 import shlex
+import shutil
 import sys
 
 from kerasx.commands import _malaria_train
@@ -149,6 +150,8 @@ def reproduce_command(settings):
             parts += [f"--{key.replace('_', '-')}", str(settings[key])]
     if settings["xla"] is not None:
         parts.append("--xla" if settings["xla"] else "--no-xla")
+    if settings.get("deterministic"):
+        parts.append("--deterministic")
     parts += ["--seed", str(settings["seed"]), "--out", os.fspath(settings["out"])]
     return shlex.join(parts)
 
@@ -225,6 +228,12 @@ def add_arguments(parser):
         "compilation of several seconds per model",
     )
     parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic TensorFlow ops (XLA off): a rerun, or a run resumed after a crash, "
+        "ends on the same weights",
+    )
+    parser.add_argument(
         "--out",
         type=OUTPUT_DIR,
         default="runs/malaria",
@@ -260,6 +269,7 @@ def resolve_settings(args):
         out=args.out,
         seed=args.seed,
         quick=args.quick,
+        deterministic=getattr(args, "deterministic", False),
     )
     return settings
 
@@ -305,23 +315,43 @@ def _typed_argv():
     return None
 
 
-def _run_record(settings, trained):
-    """run.json: how to repeat the run, the versions, and each model's layers and parameters."""
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _run_record(settings, state="running", started=None):
+    """run.json's common part: the state, how to repeat the run, the versions, the times.
+
+    ``state`` is ``"running"`` from the moment the output folder exists, then ``"finished"``
+    or ``"failed"`` (with ``error``, see :func:`run`).
+    """
     import keras
     import numpy as np
 
     from kerasx import __version__
-    from kerasx.commands._malaria_report import model_summaries
 
     versions = {"kerasx": __version__, "keras": keras.__version__, "numpy": np.__version__}
     if "tensorflow" in sys.modules:
         versions["tensorflow"] = sys.modules["tensorflow"].__version__
     return {
+        "state": state,
         "command": reproduce_command(settings),
         "argv": _typed_argv(),
-        "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started": started or _now(),
+        "ended": None if state == "running" else _now(),
         "versions": {**versions, "python": platform.python_version()},
         "backend": keras.backend.backend(),
+    }
+
+
+def _finished_record(settings, trained, started):
+    """run.json at the end: the common part plus each model's layers and parameters."""
+    from kerasx.commands._malaria_report import model_summaries
+
+    record = _run_record(settings, "finished", started)
+    return {
+        **record,
+        "finished": record["ended"],  # report.html's "Run finished ..." line
         "featured_model": featured_model(settings["models"]),
         "models": model_summaries(trained.models, trained.results),
     }
@@ -379,7 +409,7 @@ def _metrics(settings, description, n_train, n_test, evaluation, results):
     }
 
 
-def _write_outputs(settings, description, data, trained):
+def _write_outputs(settings, description, data, trained, started):
     """Prints the table and writes every file of :func:`output_files`; returns metrics.json's dict."""
     import pandas as pd
 
@@ -404,14 +434,17 @@ def _write_outputs(settings, description, data, trained):
     _io.write_text(os.path.join(out, "summary.txt"), summary)
     for name, model in trained.models.items():
         _save(name, model, out)
-    with contextlib.suppress(OSError):  # each model removed its own backup when it ended
-        os.rmdir(os.path.join(out, BACKUP_DIR))
     metrics = _metrics(
         settings, description, len(X_train), len(y_test), evaluation, trained.results
     )
     _io.write_json(os.path.join(out, "metrics.json"), _json_safe(metrics))
-    _io.write_json(os.path.join(out, "run.json"), _run_record(settings, trained))
+    _io.write_json(os.path.join(out, "run.json"), _finished_record(settings, trained, started))
     _html.write_report(out)
+    # Every output is written: the resume state goes (backups first, see _malaria_resume).
+    shutil.rmtree(os.path.join(out, BACKUP_DIR), ignore_errors=True)
+    for name in settings["models"]:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(out, f"history_{name}.csv"))
     _malaria_train.progress(f"wrote {', '.join(output_files(settings['models']))} to {out}")
     return metrics
 
@@ -443,8 +476,27 @@ def compare(settings):
     (X_train, _), (_, y_test) = data[settings["image_size"]]
     _malaria_train.progress(f"{len(X_train)} training and {len(y_test)} test images")
     os.makedirs(settings["out"], exist_ok=True)  # only once the data loaded
-    trained = _malaria_train.train_and_score(settings, data)
-    return _write_outputs(settings, description, data, trained)
+    record = _run_record(settings)
+    _write_run_json(settings["out"], record)
+    try:
+        trained = _malaria_train.train_and_score(settings, data)
+        return _write_outputs(settings, description, data, trained, record["started"])
+    except BaseException as error:  # KeyboardInterrupt too: the run did not finish
+        failed = {**_run_record(settings, "failed", record["started"]), "error": _one_line(error)}
+        with contextlib.suppress(OSError):
+            _write_run_json(settings["out"], failed)
+        raise
+
+
+def _write_run_json(out, record):
+    from kerasx import _io
+
+    _io.write_json(os.path.join(out, "run.json"), record)
+
+
+def _one_line(error):
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
 def run(args):

@@ -1,0 +1,147 @@
+"""``kerasx malaria`` killed with SIGKILL mid-training and run again; quiet start-up.
+
+Each test runs the real command line in subprocesses (``python -m kerasx``), because a kill and
+TensorFlow's C++ start-up log are both about a process, not a function.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasx.commands.malaria import BACKUP_DIR
+
+ARGV = [
+    "malaria", "--data", "synthetic", "--model", "all", "--fraction", "0.1",
+    "--image-size", "16", "--cnn-image-size", "16", "--epochs", "4", "--patience", "2",
+    "--no-xla", "--deterministic",
+]  # fmt: skip
+NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers")
+
+
+def _command(out, argv=ARGV):
+    return [sys.executable, "-m", "kerasx", *argv, "--out", str(out)]
+
+
+def _environment():
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "0", "PYTHONUNBUFFERED": "1"}
+
+
+def _rows(path):
+    try:
+        return len(pd.read_csv(path))
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return 0
+
+
+def _kill_after(out, history, rows, timeout=300):
+    """Starts the command and SIGKILLs it as soon as ``history`` holds ``rows`` epochs (the
+    next epoch is then running, or its backup being written)."""
+    process = subprocess.Popen(
+        _command(out), env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while _rows(out / history) < rows:
+            assert process.poll() is None, "the command ended before the planned kill"
+            assert time.monotonic() < deadline, "no progress"
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+
+def _finish(out):
+    result = subprocess.run(
+        _command(out), env=_environment(), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _weights(path):
+    import keras
+
+    import kerasx.metrics  # noqa: F401  (registers the models' metrics)
+
+    return keras.models.load_model(path).get_weights()
+
+
+@pytest.mark.slow
+def test_sigkill_twice_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    """Killed during the MLP's training, then during the CNN's, then run to the end: the same
+    history (every epoch once, the killed runs' epochs included, same losses) and the same
+    final weights as one uninterrupted run, bit for bit.
+
+    Catches, each on its own: a history that keeps only the epochs after the resume (the
+    HistoryFrame without ``path``: fewer rows), or counts a re-run epoch twice (more rows); a
+    backup without Adam's slots or the EarlyStopping state (patience restarts after the resume,
+    so the run stops at another epoch or restores other best weights: different weights); an
+    epoch order drawn from the process's global RNG (``fit(shuffle=True)``: a resumed epoch
+    sees other batches, different weights); a finished MLP trained again after a kill in the
+    CNN's training (its history rows duplicated). Exactness holds under ``--deterministic``
+    (the recipes seed Keras; op determinism; the augmentation and dropout RNG states are layer
+    variables, so the backup carries them): no tolerance.
+    """
+    whole = tmp_path / "whole"
+    _finish(whole)
+    crashed = tmp_path / "crashed"
+    _kill_after(crashed, "history_mlp.csv", 2)
+    state = json.loads((crashed / "run.json").read_text())
+    assert state["state"] == "running" and state["ended"] is None  # SIGKILL: no chance to fail
+    assert (crashed / BACKUP_DIR / "mlp" / "state.json").exists()
+    _kill_after(crashed, "history_cnn.csv", 2)
+    _finish(crashed)
+
+    expected = pd.read_csv(whole / "history.csv")
+    got = pd.read_csv(crashed / "history.csv")
+    assert not got.duplicated(["model", "epoch"]).any()
+    for name, table in got.groupby("model"):
+        assert table["epoch"].tolist() == list(range(len(table))), name
+    columns = [c for c in expected.columns if c != "epoch_time"]
+    pd.testing.assert_frame_equal(got[columns], expected[columns])
+    for file in ("model.keras", "cnn.keras"):
+        for a, b in zip(_weights(whole / file), _weights(crashed / file), strict=True):
+            np.testing.assert_array_equal(b, a, err_msg=file)
+    record = json.loads((crashed / "run.json").read_text())
+    assert record["state"] == "finished" and record["ended"] >= record["started"]
+    assert not (crashed / BACKUP_DIR).exists()
+    assert not (crashed / "history_mlp.csv").exists()
+
+
+def _bad_run(tmp_path, *extra):
+    """A run that fails in the data loading, after the command imported TensorFlow."""
+    argv = ["malaria", "--data", "synthetic", "--split", "patient", *extra]
+    return subprocess.run(
+        _command(tmp_path / "bad", argv), env=_environment(), capture_output=True, text=True
+    )
+
+
+def _noise(stderr):
+    return [line for line in stderr.splitlines() if any(noise in line for noise in NOISE)]
+
+
+def test_start_up_is_quiet_and_errors_still_show(tmp_path):
+    """TensorFlow's C++ start-up lines are gone from stderr, even with TF_CPP_MIN_LOG_LEVEL=0,
+    and the command's own error (raised after TensorFlow's import) still shows. Catches
+    relying on TF_CPP_MIN_LOG_LEVEL (TF 2.21 prints the lines anyway) and a silencing that
+    never gives stderr back (the error line would be lost)."""
+    result = _bad_run(tmp_path)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert _noise(result.stderr) == []
+    assert result.stderr.startswith("kerasx malaria: ") and "patient" in result.stderr
+
+
+def test_debug_shows_the_start_up_log(tmp_path):
+    """The silencing is for users; ``--debug`` keeps TensorFlow's own lines for bug reports
+    (and the traceback). Catches a silencing applied whatever the option."""
+    result = _bad_run(tmp_path, "--debug")
+    assert result.returncode != 0
+    assert _noise(result.stderr) and "Traceback" in result.stderr
