@@ -22,8 +22,8 @@ import sys
 
 
 def machine():
-    """One line naming the CPU (as ``lscpu`` does) and the core count: speeds differ by 4×
-    between the machines, so a benchmark's output says where it ran."""
+    """One line naming the CPU (as ``lscpu`` does), the core count and the load average: speeds
+    differ by 4× between the machines, so a benchmark's output says where it ran."""
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as file:
@@ -33,7 +33,14 @@ def machine():
         model = names[0] if names else model
     except OSError:
         pass
-    return f"machine: {model}, {os.cpu_count()} logical cores, Python {platform.python_version()}"
+    try:  # a shared machine inflates absolute times: say how busy it was
+        load = "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        load = "load average unknown"
+    return (
+        f"machine: {model}, {os.cpu_count()} logical cores, {load}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 class Targets:
