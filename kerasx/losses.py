@@ -15,6 +15,7 @@ docstrings for what that means for ``reduction`` and ``sample_weight``).
 0.1643
 """
 
+import functools
 import math
 
 import keras
@@ -44,15 +45,57 @@ _POLY_MODES = ("binary", "categorical", "sparse_categorical")
 _KAPPA_WEIGHTS = ("linear", "quadratic")
 
 
+def _in_float32_at_least(loss_fn):
+    """Runs ``loss_fn`` on ``y_pred`` of at least float32, casting a half-precision result back.
+
+    float16 and bfloat16 cannot hold the clip bound ``1 − ε`` (it rounds to 1, so a
+    probability of exactly 1 gave ``log(0)``: an infinite loss, NaN once multiplied by a zero
+    label) and lose the soft counts of batch-level losses; integer predictions cannot be
+    clipped at all. Keras computes losses in float32 under mixed precision for these reasons.
+    """
+
+    @functools.wraps(loss_fn)
+    def wrapper(y_true, y_pred, **kwargs):
+        y_pred = ops.convert_to_tensor(y_pred)
+        dtype = keras.backend.standardize_dtype(y_pred.dtype)
+        if dtype not in ("float16", "bfloat16") and keras.backend.is_float_dtype(dtype):
+            return loss_fn(y_true, y_pred, **kwargs)
+        value = loss_fn(y_true, ops.cast(y_pred, "float32"), **kwargs)
+        return ops.cast(value, dtype) if keras.backend.is_float_dtype(dtype) else value
+
+    return wrapper
+
+
+def _check_shape(name, x, expected):
+    """Raises the standard error when static shapes differ (``None`` matches anything)."""
+    shape, expected = tuple(x.shape), tuple(expected)
+    if len(shape) != len(expected) or any(
+        a is not None and b is not None and a != b for a, b in zip(shape, expected, strict=True)
+    ):
+        raise invalid_value(f"{name}.shape", f"a shape of {expected}", shape)
+
+
 def _same_rank(y_true, y_pred):
-    """Converts both to tensors (labels in the prediction dtype), aligning ``(n,)`` with ``(n, 1)``."""
+    """Converts both to tensors (labels in the prediction dtype) of the same shape.
+
+    ``(n,)`` next to ``(n, 1)`` becomes ``(n, 1)``, as Keras's own losses align them: one loss
+    per sample, so that sample weights weigh samples (squeezing to ``(n,)`` instead averaged
+    the whole batch into one number before the weights were applied).
+    """
     y_pred = ops.convert_to_tensor(y_pred)
     y_true = ops.cast(ops.convert_to_tensor(y_true), y_pred.dtype)
     true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
     if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
-        y_true = ops.squeeze(y_true, axis=-1)
+        if pred_rank == 1:
+            y_pred = ops.expand_dims(y_pred, axis=-1)
+        else:
+            y_true = ops.squeeze(y_true, axis=-1)
     elif pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
-        y_pred = ops.squeeze(y_pred, axis=-1)
+        if true_rank == 1:
+            y_true = ops.expand_dims(y_true, axis=-1)
+        else:
+            y_pred = ops.squeeze(y_pred, axis=-1)
+    _check_shape("y_true", y_true, y_pred.shape)
     return y_true, y_pred
 
 
@@ -69,6 +112,7 @@ def _elementwise_bce(y_true, y_pred, from_logits):
     return -(y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
 
 
+@_in_float32_at_least
 def binary_nll(y_true, y_pred, *, from_logits=False):
     """The Bernoulli negative log-likelihood (binary cross-entropy), written out.
 
@@ -109,6 +153,7 @@ def _sparse_to_one_hot(y_true, y_pred):
     y_true = ops.convert_to_tensor(y_true)
     if len(y_true.shape) == len(y_pred.shape) and y_true.shape[-1] == 1:
         y_true = ops.squeeze(y_true, axis=-1)
+    _check_shape("y_true", y_true, y_pred.shape[:-1])
     num_classes = y_pred.shape[-1]
     return ops.one_hot(ops.cast(y_true, "int32"), num_classes, dtype=y_pred.dtype)
 
@@ -127,6 +172,7 @@ def _categorical_ce_and_pt(y_true, y_pred, from_logits):
     return cross_entropy, ops.sum(y_true * p, axis=-1)
 
 
+@_in_float32_at_least
 def poly1_crossentropy(y_true, y_pred, *, epsilon=1.0, from_logits=False, mode="categorical"):
     """Poly-1 cross-entropy (Leng et al., "PolyLoss", ICLR 2022).
 
@@ -175,6 +221,7 @@ def poly1_crossentropy(y_true, y_pred, *, epsilon=1.0, from_logits=False, mode="
         y_true = _sparse_to_one_hot(y_true, y_pred)
     else:
         y_true = ops.cast(y_true, y_pred.dtype)
+        _check_shape("y_true", y_true, y_pred.shape)
     cross_entropy, p_t = _categorical_ce_and_pt(y_true, y_pred, from_logits)
     return cross_entropy + epsilon * (1.0 - p_t)
 
@@ -184,9 +231,12 @@ def _batch_weights(y_true, sample_weight):
     if sample_weight is None:
         return ops.ones_like(y_true[:, :1])
     weights = ops.cast(ops.convert_to_tensor(sample_weight), y_true.dtype)
+    if len(weights.shape) > 0:
+        _check_shape("sample_weight", ops.reshape(weights, (-1,)), y_true.shape[:1])
     return ops.reshape(weights, (-1, 1))
 
 
+@_in_float32_at_least
 def soft_fbeta(y_true, y_pred, *, beta=1.0, from_logits=False, sample_weight=None):
     """A differentiable F-beta loss: one minus the F-beta score computed from soft counts.
 
@@ -248,6 +298,7 @@ def _kappa_weight_matrix(num_classes, weights, dtype):
     return ops.abs(distance) if weights == "linear" else ops.square(distance)
 
 
+@_in_float32_at_least
 def weighted_kappa(
     y_true, y_pred, *, num_classes, weights="quadratic", epsilon=1e-6, sample_weight=None
 ):
@@ -298,15 +349,19 @@ def weighted_kappa(
     check_one_of("weights", weights, _KAPPA_WEIGHTS)
     check_non_negative("epsilon", epsilon)
     y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
-    if y_pred.shape[-1] != num_classes:
+    if len(y_pred.shape) != 2 or y_pred.shape[-1] != num_classes:
         expected = f"(batch, {num_classes}), one column per class (num_classes={num_classes})"
         raise invalid_value("y_pred.shape", expected, tuple(y_pred.shape))
     if len(y_true.shape) < len(y_pred.shape) or y_true.shape[-1] != num_classes:
         y_true = _sparse_to_one_hot(y_true, y_pred)
     y_true = ops.cast(y_true, y_pred.dtype)
+    _check_shape("y_true", y_true, y_pred.shape)
     w = _batch_weights(y_true, sample_weight)
     observed = ops.matmul(ops.transpose(w * y_true), y_pred)
-    expected = ops.outer(ops.sum(w * y_true, axis=0), ops.sum(w * y_pred, axis=0)) / ops.sum(w)
+    # divide_no_nan: all-zero weights (or an empty batch) make E and O zero, a ratio 0/0 → 0.
+    expected = ops.divide_no_nan(
+        ops.outer(ops.sum(w * y_true, axis=0), ops.sum(w * y_pred, axis=0)), ops.sum(w)
+    )
     disagreement = _kappa_weight_matrix(num_classes, weights, y_pred.dtype)
     ratio = ops.divide_no_nan(ops.sum(disagreement * observed), ops.sum(disagreement * expected))
     return ops.log(ratio + epsilon)

@@ -142,6 +142,17 @@ def _sparse_labels(y_true, num_classes, reference):
     return ops.cast(labels, "int32")
 
 
+def _float_scores(y_pred):
+    """``y_pred`` as a float tensor: hard integer or boolean predictions are cast to floatx.
+
+    Comparing an integer tensor with a float threshold raised a ``TypeError``.
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    if not keras.backend.is_float_dtype(y_pred.dtype):
+        y_pred = ops.cast(y_pred, keras.config.floatx())
+    return y_pred
+
+
 def _is_binary_scores(y_pred):
     shape = tuple(y_pred.shape)
     return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
@@ -155,7 +166,7 @@ def _format_classes(y_true, y_pred, *, num_classes, threshold, from_logits):
     the prediction is its arg-max (the same for logits and probabilities).
     """
     y_true = ops.convert_to_tensor(y_true)
-    y_pred = ops.convert_to_tensor(y_pred)
+    y_pred = _float_scores(y_pred)
     if num_classes == 2 and _is_binary_scores(y_pred):
         scores = _column(y_pred, "y_pred")
         probs = ops.sigmoid(scores) if from_logits else scores
@@ -552,7 +563,7 @@ class BalancedAccuracy(_ConfusionMatrixMetric):
 def _format_probabilities(y_true, y_pred, from_logits):
     """``(probs, targets)``: ``(n,)`` and ``(n,)`` when binary, ``(n, C)`` and one-hot otherwise."""
     y_true = ops.convert_to_tensor(y_true)
-    y_pred = ops.convert_to_tensor(y_pred)
+    y_pred = _float_scores(y_pred)
     if _is_binary_scores(y_pred):
         scores = _column(y_pred, "y_pred")
         probs = ops.sigmoid(scores) if from_logits else scores
@@ -579,8 +590,9 @@ def _calibration_update(probs, targets, n_bins, sample_weight, dtype):
     """
     probs, targets = ops.cast(probs, dtype), ops.cast(targets, dtype)
     if len(probs.shape) == 2:
-        confidence = ops.max(probs, axis=-1)
         top = ops.argmax(probs, axis=-1)
+        # The top probability read at the arg-max, not ops.max: that refuses an empty batch.
+        confidence = ops.take_along_axis(probs, top[:, None], axis=-1)[:, 0]
         accuracy = ops.cast(ops.take_along_axis(targets, top[:, None], axis=-1)[:, 0], dtype)
     else:
         confidence, accuracy = probs, targets
