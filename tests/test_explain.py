@@ -394,7 +394,11 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, rng, monkeypatch):
     target.write_bytes(b"old")
 
     def broken(self, file, **kwargs):
-        file.write(b"half a png")
+        if hasattr(file, "write"):
+            file.write(b"half a png")
+        else:  # a path: the temporary file beside the target
+            with open(file, "wb") as f:
+                f.write(b"half a png")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", broken)
