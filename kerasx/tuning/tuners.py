@@ -40,10 +40,13 @@ class _TimedTuner(KerasTunerWithoutTensorBoard):
     """
 
     on_trial_done = None  # callable(tuner, trial_id, seconds), set by ``make_tuner``
+    # The search's seed, set by ``make_tuner``: a distributed worker's oracle is an
+    # ``OracleClient`` that does not expose the chief oracle's ``seed``.
+    trial_seed_base = None
 
     def on_trial_begin(self, trial):
-        if self.oracle.seed is not None:
-            keras.utils.set_random_seed(trial_seed(self.oracle.seed, trial.trial_id))
+        if self.trial_seed_base is not None:
+            keras.utils.set_random_seed(trial_seed(self.trial_seed_base, trial.trial_id))
         self._trial_started = time.perf_counter()
         super().on_trial_begin(trial)
 
@@ -169,6 +172,7 @@ def make_tuner(
     if tuner == "hyperband" and max_trials is not None:
         result.oracle.max_trials = max_trials
     result.on_trial_done = on_trial_done
+    result.trial_seed_base = seed
     return result
 
 
