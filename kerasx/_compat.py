@@ -6,6 +6,10 @@ module instead of silently elsewhere. Each entry says what it relies on and why 
 serves.
 """
 
+import contextlib
+import json
+import threading
+
 import keras
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +146,52 @@ class KerasTunerWithoutTensorBoard:
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
         if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
             super()._configure_tensorboard_dir(callbacks, trial, execution)
+
+
+_KT_JSON_LOCK = threading.Lock()
+_KT_JSON_DEPTH = 0
+_KT_ORIGINAL_SAVE_JSON = None
+
+
+def _whole_save_json(path, obj):
+    """KerasTuner's ``save_json``, writing a local file whole (temporary name + ``os.replace``)."""
+    from kerasx import _io
+
+    text = json.dumps(obj)
+    if "://" in str(path):  # a remote file system (gs://...): TensorFlow's gfile, as KerasTuner
+        return _KT_ORIGINAL_SAVE_JSON(path, obj)
+    _io.write_text(path, text)
+    return text
+
+
+@contextlib.contextmanager
+def keras_tuner_whole_json_files():
+    """While active, KerasTuner writes its JSON state files whole.
+
+    KerasTuner 1.4 writes ``oracle.json``, each ``trial.json``, ``tuner0.json`` and the build
+    configs in place (``open(path, "w")``), so a crash or a reader can meet half a file, and a
+    half-written ``oracle.json`` cannot be resumed. Relies on: every one of those writes going
+    through the private ``keras_tuner.src.utils.save_json(path, obj)``, looked up on that module
+    at call time (``Stateful.save``, ``Tuner._build_and_fit_model``); no public hook exists.
+    The replacement writes through :mod:`kerasx._io` (same JSON text, same return value). It is
+    process-wide while any search of kerasx runs (re-entrant, counted), since the chief's oracle
+    server saves from its own threads. Pinned by ``tests/test_compat.py``.
+    """
+    global _KT_JSON_DEPTH, _KT_ORIGINAL_SAVE_JSON
+    from keras_tuner.src import utils
+
+    with _KT_JSON_LOCK:
+        if _KT_JSON_DEPTH == 0:
+            _KT_ORIGINAL_SAVE_JSON = utils.save_json
+            utils.save_json = _whole_save_json
+        _KT_JSON_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _KT_JSON_LOCK:
+            _KT_JSON_DEPTH -= 1
+            if _KT_JSON_DEPTH == 0:
+                utils.save_json = _KT_ORIGINAL_SAVE_JSON
 
 
 # ----------------------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 When one of these fails after an upgrade, fix the matching function in ``kerasx/_compat.py``.
 """
 
+import json
+import os
 import sys
 
 import keras
@@ -258,6 +260,49 @@ def test_keras_tuner_trials_need_tensorboard_unless_the_mixin_skips_it(tmp_path,
         pass
 
     assert _search_one_trial(WithoutTensorBoard, tmp_path / "mixin") == ["COMPLETED"]
+
+
+def test_keras_tuner_state_files_are_written_whole_during_a_kerasx_search(tmp_path, monkeypatch):
+    """Every JSON state file KerasTuner writes in a kerasx tuner's ``search`` goes through
+    ``kerasx._io`` (temporary name + ``os.replace``), and the private hook is restored after.
+
+    Fails when KerasTuner stops routing ``oracle.json`` / ``trial.json`` through
+    ``keras_tuner.src.utils.save_json`` (the files would then be missing from ``replaced``).
+    """
+    from keras_tuner.src import utils
+
+    from kerasx.tuning.tuners import _RandomSearch
+
+    original = utils.save_json
+    replaced = []
+    real_replace = os.replace
+
+    def spy(source, target):
+        replaced.append(os.path.basename(target))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", spy)
+    assert _search_one_trial(_RandomSearch, tmp_path / "whole") == ["COMPLETED"]
+    assert {"oracle.json", "trial.json", "tuner0.json"} <= set(replaced)
+    assert utils.save_json is original
+    for path in (tmp_path / "whole").rglob("*.json"):  # no temporary file left, all parse
+        json.loads(path.read_text())
+    assert not [p for p in (tmp_path / "whole").rglob("*") if ".tmp" in p.name]
+
+
+def test_keras_tuner_whole_json_files_is_reentrant_and_keeps_remote_paths(monkeypatch):
+    from keras_tuner.src import utils
+
+    original = utils.save_json
+    calls = []
+    monkeypatch.setattr(utils, "save_json", lambda path, obj: calls.append(path) or "x")
+    with _compat.keras_tuner_whole_json_files():
+        with _compat.keras_tuner_whole_json_files():
+            assert utils.save_json is _compat._whole_save_json
+            utils.save_json("gs://bucket/oracle.json", {})  # remote: KerasTuner's own writer
+        assert utils.save_json is _compat._whole_save_json
+    assert calls == ["gs://bucket/oracle.json"]
+    monkeypatch.setattr(utils, "save_json", original)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
-from kerasx._compat import KerasTunerWithoutTensorBoard
+from kerasx._compat import KerasTunerWithoutTensorBoard, keras_tuner_whole_json_files
 from kerasx._validation import check_int, check_one_of, invalid_value
 from kerasx.tuning import _io
 from kerasx.tuning.config import KERAS_TUNERS
@@ -37,12 +37,19 @@ class _TimedTuner(KerasTunerWithoutTensorBoard):
     process) gives the same trials as an uninterrupted one. Trial times go to
     ``<project_dir>/kerasx_times_<tuner_id>.json`` (one file per worker, so distributed workers
     never write the same file), written whole, before KerasTuner records the trial as done.
+    KerasTuner's own state files are written whole too, while ``search`` runs.
     """
 
     on_trial_done = None  # callable(tuner, trial_id, seconds), set by ``make_tuner``
     # The search's seed, set by ``make_tuner``: a distributed worker's oracle is an
     # ``OracleClient`` that does not expose the chief oracle's ``seed``.
     trial_seed_base = None
+
+    def search(self, *args, **kwargs):
+        """KerasTuner's ``search``, with its state files (``oracle.json``, ``trial.json``)
+        written whole (:func:`kerasx._compat.keras_tuner_whole_json_files`)."""
+        with keras_tuner_whole_json_files():
+            return super().search(*args, **kwargs)
 
     def on_trial_begin(self, trial):
         if self.trial_seed_base is not None:
