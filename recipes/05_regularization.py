@@ -1,21 +1,35 @@
-"""Regularization: L2 and L1 penalties, dropout and early stopping (step 5).
+# %% [markdown]
+# # Step 5 · Regularization: penalties, dropout, early stopping
+#
+# > **בעברית:** רגולריזציה: קנסות L2 ו-L1, dropout ועצירה מוקדמת נגד התאמת-יתר.
+#
+# A network with many more parameters than rows can fit the noise of its training data
+# (*overfitting*): high training accuracy, lower test accuracy. Three remedies from the course:
+#
+# - **A penalty** added to the loss, per layer with `kernel_regularizer`:
+#   $\mathcal{L} + \lambda\lVert W\rVert_2^2$ (L2, ridge-like: shrinks every weight),
+#   $\mathcal{L} + \lambda\lVert W\rVert_1$ (L1, lasso-like: drives weights to exactly zero),
+#   or both (elastic net).
+# - **Dropout**: in training each unit's output is zeroed with probability $p$ (and the others
+#   scaled by $1/(1-p)$, Keras's inverted dropout); at prediction time every unit is active.
+#   One network averages over many thinned ones, like an ensemble.
+# - **Early stopping**: hold out 20% of the training rows (`validation_split=0.2`), watch
+#   `val_loss`, stop after `patience=5` epochs without improvement and restore the best weights.
+#
+# The problem: the course's $\beta = (1, 2)$ plus 28 noise inputs with zero effect, only 300
+# training rows (2,000 test rows), and an MLP 30 → 64 → 64 → 1.
+#
+# As a script: `python recipes/05_regularization.py [--quick] [--epochs N] [--seed S]`.
 
-An over-parameterized MLP on a small simulated problem where only 2 of 30 inputs matter (the
-course's β = (1, 2) plus 28 noise inputs, 300 training rows): the plain model overfits; a
-``kernel_regularizer`` penalty, dropout, or early stopping on a 20 % validation split (patience 5,
-best weights restored) each narrow the gap between training and test accuracy. Prints one row
-per variant with the first layer's weight norms on the 2 real and the 28 noise inputs.
-
-Usage::
-
-    python recipes/05_regularization.py [--quick] [--epochs N] [--seed S]
-"""
-
+# %%
 import argparse
+import io
+import os
 import sys
 
 import keras
 import numpy as np
+from matplotlib.figure import Figure
 
 from kerasx.backprop import simulate_logistic
 from kerasx.recipes import mlp
@@ -28,7 +42,46 @@ VARIANTS = {
     "early stopping": {},
 }
 
+# %% [markdown]
+# ## Options
+#
+# As a script the options come from the command line; a notebook takes the defaults (and
+# `--quick` when `KERASX_QUICK=1` is set) and shows the figure.
 
+# %%
+IN_NOTEBOOK = "ipykernel" in sys.modules
+
+
+def show(figure):
+    """Shows a matplotlib figure in a notebook (as PNG, whatever the backend); a script skips."""
+    if IN_NOTEBOOK:
+        from IPython.display import Image, display
+
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        display(Image(buffer.getvalue()))
+
+
+parser = argparse.ArgumentParser(
+    description="Regularization: L2 and L1 penalties, dropout and early stopping (step 5)."
+)
+parser.add_argument("--quick", action="store_true", help="15 epochs instead of 200")
+parser.add_argument("--epochs", type=int, default=None)
+parser.add_argument("--seed", type=int, default=0)
+args = parser.parse_args(
+    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
+)
+epochs = args.epochs or (15 if args.quick else 200)
+
+# %% [markdown]
+# ## The data and one fit per variant
+#
+# `fit_variant` trains one variant from the same seed and returns the epochs it ran, its
+# training and test accuracy, and the mean norm of the first layer's weight rows on the 2 real
+# inputs and on the 28 noise inputs: $\lVert W^{(1)}_{j,:}\rVert_2$ for input $j$.
+
+
+# %%
 def simulate(seed):
     beta = np.r_[1.0, 2.0, np.zeros(28)]
     X, y = simulate_logistic(2300, beta, seed=seed)
@@ -58,23 +111,38 @@ def fit_variant(name, kwargs, data, epochs, seed):
     return len(history.history["loss"]), train, test, norms[:2].mean(), norms[2:].mean()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="15 epochs instead of 200")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    epochs = args.epochs or (15 if args.quick else 200)
-    data = simulate(args.seed)
+# %% [markdown]
+# ## The five variants side by side
+#
+# What to look at: the plain model's training accuracy is above its test accuracy (it has
+# learned the noise). Every remedy narrows that gap. The last two columns show *how*: L1 all
+# but zeroes the weights of the 28 noise inputs while keeping those of the 2 real ones; L2
+# shrinks all of them. Early stopping ends before the last epoch and keeps the best weights.
 
-    print(f"MLP 30 -> 64 -> 64 -> 1 on 300 rows (2 real inputs, 28 noise), up to {epochs} epochs")
-    header = f"{'variant':<18}{'epochs':>7}{'train acc':>10}{'test acc':>10}"
-    print(header + f"{'|W| real':>10}{'|W| noise':>10}")
-    for name, kwargs in VARIANTS.items():
-        run, train, test, real, noise = fit_variant(name, kwargs, data, epochs, args.seed)
-        print(f"{name:<18}{run:>7}{train:>10.3f}{test:>10.3f}{real:>10.3f}{noise:>10.3f}")
-    return 0
+# %%
+data = simulate(args.seed)
 
+print(f"MLP 30 -> 64 -> 64 -> 1 on 300 rows (2 real inputs, 28 noise), up to {epochs} epochs")
+header = f"{'variant':<18}{'epochs':>7}{'train acc':>10}{'test acc':>10}"
+print(header + f"{'|W| real':>10}{'|W| noise':>10}")
+rows = {}
+for name, kwargs in VARIANTS.items():
+    run, train, test, real, noise = fit_variant(name, kwargs, data, epochs, args.seed)
+    print(f"{name:<18}{run:>7}{train:>10.3f}{test:>10.3f}{real:>10.3f}{noise:>10.3f}")
+    rows[name] = (train, test)
 
-if __name__ == "__main__":
-    sys.exit(main())
+# %% [markdown]
+# ## Training against test accuracy
+#
+# The gap between each pair of bars is the overfitting that variant leaves.
+
+# %%
+figure = Figure(figsize=(8, 3.2))
+axes = figure.subplots()
+positions = np.arange(len(rows))
+axes.bar(positions - 0.2, [r[0] for r in rows.values()], width=0.4, label="train")
+axes.bar(positions + 0.2, [r[1] for r in rows.values()], width=0.4, label="test")
+axes.set_xticks(positions, [name.replace(" (", "\n(") for name in rows], fontsize=8)
+axes.set(ylabel="accuracy", ylim=(0.5, 1.0), title="Overfitting and its remedies")
+axes.legend()
+show(figure)
