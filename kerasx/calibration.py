@@ -213,8 +213,8 @@ def calibrate(model, X_val, y_val, *, from_logits=False, batch_size=256):
         A ``keras.Model``; the fitted temperature is its last layer's ``temperature_``.
 
     Raises:
-        ValueError: for a model that is not Functional/Sequential with one output, or labels
-            that do not fit the predictions.
+        ValueError: for a model that is not Functional/Sequential with one output, no
+            validation samples, or labels that do not fit the predictions.
 
     >>> import keras, numpy as np
     >>> inputs = keras.Input((1,))
@@ -233,6 +233,10 @@ def calibrate(model, X_val, y_val, *, from_logits=False, batch_size=256):
         expected = "a built Functional or Sequential keras.Model with one output"
         raise invalid_value("model", expected, type(model).__name__)
     batch_size = check_int("batch_size", batch_size, minimum=1)
+    if hasattr(X_val, "__len__") and len(X_val) == 0:  # Keras's predict fails obscurely
+        raise invalid_value(
+            "X_val", "at least one validation sample", X_val, describe=lambda x: "no samples"
+        )
     scores = model.predict(X_val, batch_size=batch_size, verbose=0)
     layer = TemperatureScaling(from_logits=from_logits).fit(y_val, scores)
     # One input as a bare tensor, not a list of one: Keras warns when a list-input model is

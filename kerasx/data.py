@@ -43,6 +43,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import socket
 import warnings
@@ -568,12 +569,23 @@ def _naming_corrupt_file(decode, files):
                     tf.io.decode_png(tf.io.read_file(files[i]), channels=3)
                 except tf.errors.InvalidArgumentError as file_err:
                     raise ValueError(
-                        f"Cannot decode {files[i]!r} as a PNG image ({file_err.message.strip()}). "
-                        "Remove or replace the file."
+                        f"Cannot decode {files[i]!r} as a PNG image "
+                        f"({_tf_reason(file_err.message)}). Remove or replace the file."
                     ) from None
             raise err
 
     return wrapped
+
+
+def _tf_reason(message):
+    """TensorFlow's error message without its op and device decorations.
+
+    >>> _tf_reason("{{function_node __wrapped__DecodePng_device_/job:localhost}} Invalid PNG. "
+    ...            "[Op:DecodePng] name:")
+    'Invalid PNG.'
+    """
+    message = re.sub(r"\{\{function_node [^}]*\}\}", "", message)
+    return re.sub(r"\[Op:[^\]]*\].*$", "", message, flags=re.DOTALL).strip()
 
 
 # Where TFDS downloads "malaria" from: probed first, because offline TFDS retries for minutes.
@@ -731,8 +743,12 @@ def _write_cache(path, arrays):
     """Writes uint8 images and labels as ``.npy`` files (fast to read) in a folder, atomically."""
     partial = f"{path}.{os.getpid()}.partial"
     os.makedirs(partial, exist_ok=True)
-    for name, array in zip(_CACHE_NAMES, arrays, strict=True):
-        np.save(os.path.join(partial, f"{name}.npy"), array)
+    try:
+        for name, array in zip(_CACHE_NAMES, arrays, strict=True):
+            np.save(os.path.join(partial, f"{name}.npy"), array)
+    except BaseException:  # e.g. a full disk: no half-written cache is left behind
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     try:
         os.replace(partial, path)
     except OSError:  # another process wrote the same cache first

@@ -58,6 +58,11 @@ def _in_float32_at_least(loss_fn):
     def wrapper(y_true, y_pred, **kwargs):
         y_pred = ops.convert_to_tensor(y_pred)
         dtype = keras.backend.standardize_dtype(y_pred.dtype)
+        if not (keras.backend.is_float_dtype(dtype) or keras.backend.is_int_dtype(dtype)):
+            if dtype != "bool":  # text, complex: the backend's cast error would not say which
+                raise invalid_value(
+                    "y_pred", "a float, integer or bool tensor", dtype, describe=str
+                )
         if dtype not in ("float16", "bfloat16") and keras.backend.is_float_dtype(dtype):
             return loss_fn(y_true, y_pred, **kwargs)
         value = loss_fn(y_true, ops.cast(y_pred, "float32"), **kwargs)

@@ -99,6 +99,14 @@ def _check_probabilities(probs):
         )
 
 
+def _check_not_nan(scores):
+    """Raises if concrete ``scores`` hold a NaN (``NaN > threshold`` is False: a silent
+    negative)."""
+    values = _concrete(scores)
+    if values is not None and values.size and np.isnan(values).any():
+        raise invalid_value("y_pred", "scores without NaN", float("nan"))
+
+
 def _check_batch(name, x, reference):
     """Raises if the static batch sizes of ``x`` and ``reference`` are known and differ."""
     n, n_ref = tuple(x.shape)[:1], tuple(reference.shape)[:1]
@@ -167,6 +175,7 @@ def _format_classes(y_true, y_pred, *, num_classes, threshold, from_logits):
     """
     y_true = ops.convert_to_tensor(y_true)
     y_pred = _float_scores(y_pred)
+    _check_not_nan(y_pred)
     if num_classes == 2 and _is_binary_scores(y_pred):
         scores = _column(y_pred, "y_pred")
         probs = ops.sigmoid(scores) if from_logits else scores

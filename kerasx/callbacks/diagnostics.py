@@ -5,7 +5,7 @@ import math
 import keras
 import numpy as np
 
-from kerasx._validation import invalid_value
+from kerasx._validation import check_one_of, invalid_value
 from kerasx.callbacks._common import to_float, warn_once
 
 __all__ = ["GradientNorm"]
@@ -59,7 +59,7 @@ class GradientNorm(keras.callbacks.Callback):
                 "probe_data", "an (x, y) or (x, y, sample_weight) tuple", probe_data
             )
         self.probe_data = probe_data
-        self.per_batch = bool(per_batch)
+        self.per_batch = check_one_of("per_batch", per_batch, (False, True))
         if not isinstance(name, str) or not name:
             raise invalid_value("name", "a non-empty str", name)
         self.name = name

@@ -252,6 +252,9 @@ def one_cycle_schedule(
     >>> one_cycle_schedule(29, 100, 0.1)
     (0.1, 0.85)
     """
+    step = check_int("step", step, minimum=0)
+    total_steps = check_int("total_steps", total_steps, minimum=1)
+    check_positive("max_lr", max_lr)
     initial = max_lr / div_factor
     final = initial / final_div_factor
     peak = float(pct_start * total_steps) - 1

@@ -44,7 +44,9 @@ def load_trained_model(path):
         The compiled model.
 
     Raises:
-        ValueError: the file carries Python code (one line, naming the layer).
+        ValueError: the file carries Python code (one line, naming the layer), or is neither a
+            ``.keras`` archive nor an HDF5 file.
+        FileNotFoundError: ``path`` does not exist or is a folder.
 
     >>> import os, tempfile
     >>> import numpy as np
@@ -61,6 +63,7 @@ def load_trained_model(path):
     2
     """
     path = os.fspath(path)
+    _check_model_file(path)
     refuse_code(path)
     try:
         with _compat.forced_safe_mode():  # even where the global flag was turned off
@@ -81,6 +84,23 @@ def _rebuilt_optimizer(model, path):
     if values is not None and len(values) == len(optimizer.variables):
         optimizer.set_weights(values)
     return optimizer
+
+
+def _check_model_file(path):
+    """Raises a clear error for a missing path or a file that is no saved model.
+
+    (Keras says "File not found" for both, and names only the ``.keras`` format.)
+    """
+    if not os.path.isfile(path):
+        what = "is a folder" if os.path.isdir(path) else "not found"
+        raise FileNotFoundError(f"Model file {what}: {path!r}. Expected a `.keras` or `.h5` file.")
+    if zipfile.is_zipfile(path):
+        return
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        expected = "a `.keras` (zip) or `.h5` (HDF5) file written by `model.save`"
+        raise invalid_value("path", expected, path)
 
 
 def refuse_code(path):

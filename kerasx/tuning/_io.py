@@ -7,9 +7,11 @@ import json
 import math
 import os
 
+import numpy as np
 import pandas as pd
 
 from kerasx import _io
+from kerasx._validation import invalid_value
 
 try:  # Unix only: on Windows ``peak_rss_mb`` reports NaN.
     import resource
@@ -17,6 +19,7 @@ except ImportError:
     resource = None
 
 __all__ = [
+    "checked_data",
     "is_distributed",
     "is_worker",
     "peak_rss_mb",
@@ -85,3 +88,30 @@ def is_distributed():
 def is_worker():
     """True in a distributed search's worker (its oracle lives in the chief)."""
     return is_distributed() and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def _shape(array):
+    return f"array of shape {np.shape(array)}"
+
+
+def _all_finite(array):
+    # One float64 sum first (no temporary as large as the data); an exact pass only if it fails.
+    return math.isfinite(float(np.sum(array, dtype=np.float64))) or bool(np.isfinite(array).all())
+
+
+def checked_data(X, y, x_name, y_name):
+    """``X`` and ``y`` as arrays, or the standard error for data no search can use: empty,
+    not numeric, not finite (NaN or inf), or of different lengths."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim < 2 or len(X) == 0:
+        expected = "a non-empty array of samples, shape (n_samples, n_features, ...)"
+        raise invalid_value(x_name, expected, X, describe=_shape)
+    for name, array in ((x_name, X), (y_name, y)):
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise invalid_value(name, "numbers", array.dtype, describe=str)
+        if not _all_finite(array):
+            raise invalid_value(name, "finite values (no NaN or inf)", array, describe=_shape)
+    if y.shape[:1] != X.shape[:1]:
+        expected = f"one label per sample of {x_name} ({len(X)})"
+        raise invalid_value(y_name, expected, y, describe=_shape)
+    return X, y

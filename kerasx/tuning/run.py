@@ -2,8 +2,6 @@
 
 import dataclasses
 
-import numpy as np
-
 from kerasx._validation import invalid_value
 from kerasx.tuning import _io
 from kerasx.tuning.config import TuneConfig
@@ -45,9 +43,11 @@ def tune(X, y, *, X_test=None, y_test=None, config=None, **options):
         ``model`` (the best model; None on a distributed worker) and ``test_accuracy``.
 
     Raises:
-        ValueError: for an invalid option, before anything trains.
+        ValueError: for an invalid option, or data that is empty, not numeric, not finite
+            (NaN or inf) or of mismatched lengths, before anything trains.
 
     >>> import tempfile
+    >>> import numpy as np
     >>> from kerasx.tuning import MLPHyperModel
     >>> X = np.random.default_rng(0).normal(size=(60, 3)).astype("float32")
     >>> y = (X[:, 0] > 0).astype(int)
@@ -64,7 +64,9 @@ def tune(X, y, *, X_test=None, y_test=None, config=None, **options):
         if config.trials_per_process is not None:
             expected = "None in distributed mode"
             raise invalid_value("trials_per_process", expected, config.trials_per_process)
-    X = np.asarray(X)
+    X, y = _io.checked_data(X, y, "X", "y")
+    if X_test is not None and y_test is not None:
+        X_test, y_test = _io.checked_data(X_test, y_test, "X_test", "y_test")
     if config.hypermodel is None:
         config = dataclasses.replace(config, hypermodel=malaria_search_space(X.shape[1:]))
     record_search(config, X)

@@ -207,8 +207,8 @@ def randomized_search(
         of ``param_distributions``.
 
     Raises:
-        ValueError: for an unknown wrapper, scorer or parameter name, or a range with
-            low > high.
+        ValueError: for an unknown wrapper, scorer or parameter name, a range with
+            low > high, or data that is empty, not numeric, not finite or of different lengths.
 
     >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     >>> y = (X[:, 0] > 0).astype(int)
@@ -222,6 +222,7 @@ def randomized_search(
         check_int("cv", cv, minimum=2)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
+    X, y = _io.checked_data(X, y, "X", "y")
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size, fit_kwargs=fit_kwargs)
     if random_state is not None:
         keras.utils.set_random_seed(random_state)

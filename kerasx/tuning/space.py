@@ -223,6 +223,8 @@ class MLPHyperModel(keras_tuner.HyperModel):
         name="mlp_hypermodel",
     ):
         super().__init__(name=name, tunable=True)
+        if isinstance(input_shape, str) or not np.iterable(input_shape) or not tuple(input_shape):
+            raise invalid_value("input_shape", "a non-empty shape such as (30000,)", input_shape)
         self.input_shape = tuple(check_int("input_shape", d, minimum=1) for d in input_shape)
         self.output = _check_output(output)
         given = dict(

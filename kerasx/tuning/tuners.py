@@ -197,12 +197,17 @@ def trials_table(tuner):
     Returns:
         A ``pandas.DataFrame`` sorted by ``trial_id``.
 
+    Raises:
+        ValueError: ``tuner`` is not a KerasTuner tuner.
+
     >>> import tempfile
     >>> from kerasx.tuning.space import MLPHyperModel
     >>> tuner = make_tuner(MLPHyperModel((4,)), tuner="random", directory=tempfile.mkdtemp())
     >>> list(trials_table(tuner).columns)
     ['trial_id', 'status', 'score', 'seconds', 'peak_rss_mb']
     """
+    if not (hasattr(tuner, "oracle") and hasattr(tuner, "project_dir")):
+        raise invalid_value("tuner", "a KerasTuner tuner", tuner)
     times = {}
     for name in sorted(os.listdir(tuner.project_dir)):
         if name.startswith(_TIMES_PREFIX) and name.endswith(".json"):
