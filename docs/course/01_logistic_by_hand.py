@@ -1,0 +1,1 @@
+../../recipes/01_logistic_by_hand.py

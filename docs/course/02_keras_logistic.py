@@ -1,0 +1,1 @@
+../../recipes/02_keras_logistic.py

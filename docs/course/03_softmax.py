@@ -1,0 +1,1 @@
+../../recipes/03_softmax.py

@@ -1,0 +1,1 @@
+../../recipes/04_mlp_parameters.py

@@ -1,0 +1,1 @@
+../../recipes/05_regularization.py

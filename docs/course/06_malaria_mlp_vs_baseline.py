@@ -1,0 +1,1 @@
+../../recipes/06_malaria_mlp_vs_baseline.py

@@ -1,0 +1,1 @@
+../../recipes/07_hyperparameter_search.py

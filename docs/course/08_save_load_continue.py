@@ -1,0 +1,1 @@
+../../recipes/08_save_load_continue.py

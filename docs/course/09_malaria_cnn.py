@@ -1,0 +1,1 @@
+../../recipes/09_malaria_cnn.py
