@@ -17,6 +17,7 @@ _SUBMODULES = (
     "calibration",
     "callbacks",
     "data",
+    "distribution",
     "explain",
     "losses",
     "metrics",

@@ -15,13 +15,15 @@ import importlib.util
 import os
 import sys
 
+from kerasx._validation import invalid_value
 from kerasx._version import __version__
 from kerasx.commands import COMMANDS
 from kerasx.commands._common import CommandParser, report_user_error
 
 __all__ = ["build_parser", "main"]
 
-#: Commands that train with TensorFlow: their start-up log is silenced unless ``--debug``.
+#: Commands that import TensorFlow (to train, or for ``tf.data`` loading under the JAX backend):
+#: its start-up log is silenced unless ``--debug``.
 TENSORFLOW_COMMANDS = ("malaria", "tune")
 
 
@@ -43,7 +45,9 @@ def build_parser():
         sub.add_argument(
             "--debug", action="store_true", help="on an error, show the full traceback"
         )
-        sub.set_defaults(run=module.run)
+        # A command that trains chooses its Keras backend (``choose_backend(args)``), which
+        # main() sets before anything imports Keras.
+        sub.set_defaults(run=module.run, choose_backend=getattr(module, "choose_backend", None))
     return parser
 
 
@@ -69,15 +73,55 @@ def _stderr_silenced():
 
 
 def _import_tensorflow_quietly():
-    """Imports TensorFlow with stderr silenced, so a command's first import of it is quiet.
+    """Imports TensorFlow and lists its devices with stderr silenced, so a command's start is quiet.
 
-    Only around the import: a Python error raised later still shows. An error of the import
-    itself is raised again after stderr is back.
+    TensorFlow probes CUDA twice: at import ("Could not find cuda drivers") and when it first
+    lists its devices, which its first operation does ("failed call to cuInit: ... (303)" on a
+    machine without a GPU driver, also under the JAX backend, whose data loading runs
+    ``tf.data``). Listing the devices here moves the second probe into the silenced window.
+    Only around these two calls: a Python error raised later still shows. An error of the
+    import itself is raised again after stderr is back.
     """
     if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
         return
     with _stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
+
+
+def _set_backend(args):
+    """Sets ``KERAS_BACKEND`` to the command's choice, before anything imports Keras.
+
+    Keras reads ``KERAS_BACKEND`` once, when it is first imported, and keeps that backend for the
+    life of the process. Where Keras is already imported (``main`` called in-process, as in the
+    tests) with another backend, an explicit ``--backend`` is a user error, and ``--backend auto``
+    keeps the running backend (with a note on stderr): ``args.backend`` then names it, so the run
+    records the backend it trained with.
+
+    Raises:
+        ValueError: ``--backend`` names a backend other than the one Keras already runs.
+    """
+    backend = args.choose_backend(args)
+    keras = sys.modules.get("keras")
+    running = keras.backend.backend() if keras is not None else backend
+    if running != backend:
+        if args.backend != "auto":
+            raise invalid_value(
+                "backend",
+                f"the backend Keras already runs in this process ({running!r}): a process "
+                "chooses its backend once, before importing Keras; run the command in a new "
+                "process",
+                args.backend,
+            )
+        print(
+            f"kerasx {args.command}: Keras already runs the {running} backend in this process; "
+            f"--backend auto keeps it (it would choose {backend})",
+            file=sys.stderr,
+        )
+        backend = running
+    args.backend = backend
+    os.environ["KERAS_BACKEND"] = backend
 
 
 def main(argv=None):
@@ -92,9 +136,11 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command in TENSORFLOW_COMMANDS and not args.debug:
-        _import_tensorflow_quietly()
     try:
+        if getattr(args, "choose_backend", None) is not None:
+            _set_backend(args)
+        if args.command in TENSORFLOW_COMMANDS and not args.debug:
+            _import_tensorflow_quietly()
         return args.run(args)
     except KeyboardInterrupt:
         print(f"kerasx {args.command}: interrupted", file=sys.stderr)

@@ -304,6 +304,22 @@ def _explain():
     return explain
 
 
+def _distribution():
+    from kerasx import distribution
+
+    return distribution
+
+
+_DIST = "KERAS_DISTRIBUTION_"
+
+
+def _dist_env(**values):
+    env = {f"{_DIST}JOB_ADDRESSES": "localhost:1234", f"{_DIST}NUM_PROCESSES": "2"}
+    env[f"{_DIST}PROCESS_ID"] = "0"
+    env.update({f"{_DIST}{key.upper()}": value for key, value in values.items()})
+    return env
+
+
 def _calibration():
     from kerasx import calibration
 
@@ -585,11 +601,6 @@ CALLBACKS = [
         "a threshold above 1",
         "Invalid value for argument `threshold`. Expected a float in [0, 1]. Received: threshold=2.0",
         call=lambda ctx: _callbacks().ConfusionMatrixLogger(validation_data=_xy(), threshold=2.0),
-        xfail=(
-            "kerasx/callbacks/plots.py, ConfusionMatrixLogger.__init__: check the threshold as "
-            'the metrics do, `check_in_range("threshold", threshold, 0, 1)` instead of '
-            "`check_positive`; a threshold of 2 now makes every prediction negative"
-        ),
     ),
     Row(
         "kerasx.callbacks.GradientNorm",
@@ -1060,6 +1071,43 @@ TUNING = [
     ),
 ]
 
+DISTRIBUTION = [
+    Row(
+        "kerasx.distribution.parse_env",
+        "0 processes",
+        f"Invalid value for argument `{_DIST}NUM_PROCESSES`. Expected an integer >= 1. "
+        f"Received: {_DIST}NUM_PROCESSES='0'",
+        call=lambda ctx: _distribution().parse_env(_dist_env(num_processes="0")),
+    ),
+    Row(
+        "kerasx.distribution.parse_env",
+        "one variable set without the others",
+        f"Invalid value for argument `{_DIST}JOB_ADDRESSES`. Expected to be set with "
+        f"{_DIST}NUM_PROCESSES (all three or none). Received: {_DIST}JOB_ADDRESSES=None",
+        call=lambda ctx: _distribution().parse_env({f"{_DIST}NUM_PROCESSES": "2"}),
+    ),
+    Row(
+        "kerasx.distribution.parse_env",
+        "an address without a port",
+        f"Received: {_DIST}JOB_ADDRESSES='10.0.0.1'",
+        call=lambda ctx: _distribution().parse_env(_dist_env(job_addresses="10.0.0.1")),
+    ),
+    Row(
+        "kerasx.distribution.initialize_from_env",
+        "the variables set under the TensorFlow backend",
+        "Invalid value for argument `KERAS_BACKEND`. Expected 'jax' when KERAS_DISTRIBUTION_* "
+        "are set (Keras 3 trains across processes on JAX only). Received: "
+        "KERAS_BACKEND='tensorflow'",
+        call=lambda ctx: _distribution().initialize_from_env(_dist_env()),
+    ),
+    Row(
+        "kerasx.distribution.process_share",
+        "a process index past the last process",
+        "Invalid value for argument `index`. Expected an integer from 0 to 1. Received: index=2",
+        call=lambda ctx: _distribution().process_share([np.ones((4, 2))], 2, 2),
+    ),
+]
+
 #: Public names that take no user input, so there is nothing to reject.
 NO_INPUT = {
     "kerasx.__version__": "a string",
@@ -1067,6 +1115,15 @@ NO_INPUT = {
     "kerasx.calibration": "a module (its functions have rows)",
     "kerasx.callbacks": "a module (its functions have rows)",
     "kerasx.data": "a module (its functions have rows)",
+    "kerasx.distribution": "a module (its functions have rows)",
+    "kerasx.distribution.ENV_VARIABLES": "a constant",
+    "kerasx.distribution.ProcessShard": "built by process_share, which checks its arguments",
+    "kerasx.distribution.is_chief": "takes no arguments",
+    "kerasx.distribution.process_count": "takes no arguments",
+    "kerasx.distribution.process_index": "takes no arguments",
+    "kerasx.distribution.local_scope": "takes no arguments",
+    "kerasx.distribution.local_copy": "any Keras model; with one process it returns it as is",
+    "kerasx.distribution.process_values": "any number; with one process it returns it as is",
     "kerasx.explain": "a module (its functions have rows)",
     "kerasx.losses": "a module (its functions have rows)",
     "kerasx.metrics": "a module (its functions have rows)",
@@ -1085,19 +1142,6 @@ NO_INPUT = {
 
 _SYN = ("--data", "synthetic")
 
-_READ_ONLY_FIX = (
-    "kerasx/commands/_common.py, _output_dir: refuse at parse time a folder that cannot be "
-    "written: find the nearest existing folder of `text` (itself or a parent) and, when "
-    '`not os.access(existing, os.W_OK | os.X_OK)`, raise `argparse.ArgumentTypeError(f"expected '
-    'a folder you can write to. Received: {text!r} ({existing!r} is read-only)")`; now the '
-    "data loads, then the first write raises PermissionError with a traceback"
-)
-_FULL_DISK_FIX = (
-    "kerasx/commands/_common.py, report_user_error: treat an OSError whose errno is ENOSPC, "
-    "EDQUOT, EROFS, EACCES or EPERM as a user error (one line, exit 2), e.g. "
-    "`isinstance(error, OSError) and error.errno in _DISK_ERRNOS` next to `_user_error_types()`; "
-    "now a full disk ends in a traceback"
-)
 
 MALARIA = [
     Row(
@@ -1224,8 +1268,6 @@ MALARIA = [
         "a read-only folder",
         "kerasx malaria: argument --out: expected a folder you can write to.",
         setup=read_only,
-        xfail=_READ_ONLY_FIX,
-        xfail_raises=PermissionError,
         argv=(*_SYN, "--quick", "--model", "mlp", "--out", "{out}"),
     ),
     Row(
@@ -1233,8 +1275,6 @@ MALARIA = [
         "a full disk (simulated)",
         "No space left on device",
         setup=full_disk,
-        xfail=_FULL_DISK_FIX,
-        xfail_raises=OSError,
         argv=(*_SYN, "--quick", "--model", "mlp", "--out", "{out}"),
     ),
 ]
@@ -1277,8 +1317,6 @@ TUNE = [
         "a read-only folder",
         "kerasx tune: argument --out: expected a folder you can write to.",
         setup=read_only,
-        xfail=_READ_ONLY_FIX,
-        xfail_raises=PermissionError,
         argv=("--tuner", "random", "--max-trials", "1", "--epochs", "1", "--out", "{out}"),
     ),
     Row(
@@ -1286,8 +1324,6 @@ TUNE = [
         "a full disk (simulated)",
         "No space left on device",
         setup=full_disk,
-        xfail=_FULL_DISK_FIX,
-        xfail_raises=OSError,
         argv=("--tuner", "random", "--max-trials", "1", "--epochs", "1", "--out", "{out}"),
     ),
     Row(
@@ -1391,8 +1427,6 @@ REPORT = [
         "No space left on device",
         setup=lambda ctx: (_run_folder(ctx), full_disk(ctx)),
         argv=("{out}",),
-        xfail=_FULL_DISK_FIX,
-        xfail_raises=OSError,
     ),
 ]
 
@@ -1416,6 +1450,7 @@ API_ROWS = (
     + TRAINING
     + CALLBACKS
     + DATA
+    + DISTRIBUTION
     + RECIPES
     + EXPLAIN
     + CALIBRATION

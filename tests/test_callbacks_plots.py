@@ -146,8 +146,14 @@ INVALID = [
     (lambda: cb.LearningCurves("a.png", mode="up"), "mode", "one of"),
     (lambda: cb.LearningCurves("a.png", dpi=0), "dpi", "an integer >= 1"),
     (lambda: cb.LearningCurves("a.png", panel_size=(4, -1)), "panel_size", "a float > 0"),
+    (lambda: cb.LearningCurves("a.png", render_budget=0), "render_budget", "a float in \\(0, 1\\]"),
+    (lambda: cb.LearningCurves("a.png", render_budget=1.5), "render_budget", "a float in"),
     (lambda: cb.ConfusionMatrixLogger(5), "validation_data", "an \\(x, y\\) pair"),
-    (lambda: cb.ConfusionMatrixLogger(([1], [1]), threshold=0), "threshold", "a float > 0"),
+    (
+        lambda: cb.ConfusionMatrixLogger(([1], [1]), threshold=1.5),
+        "threshold",
+        r"a float in \[0, 1\]",
+    ),
     (lambda: cb.ConfusionMatrixLogger(([1], [1]), batch_size=0), "batch_size", "an integer"),
     (lambda: cb.ConfusionMatrixLogger(from_logs=""), "from_logs", "a non-empty str or None"),
     (
@@ -169,7 +175,7 @@ def test_invalid_arguments(make, name, expected):
 
 @agnostic
 def test_config_holds_the_arguments(tmp_path):
-    curves = cb.LearningCurves(tmp_path / "a.png", monitor="loss", dpi=60)
+    curves = cb.LearningCurves(tmp_path / "a.png", monitor="loss", dpi=60, render_budget=None)
     assert cb.LearningCurves(**curves.get_config()).get_config() == curves.get_config()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -230,3 +236,56 @@ def test_a_reader_never_sees_a_partial_png(tmp_path):
         reader.join()
     assert len(seen) > 10 and all(seen)
     assert os.listdir(tmp_path) == ["big.png"]
+
+
+def _drawn_epochs(monkeypatch, tmp_path, epochs, **kwargs):
+    """The last epoch of each figure LearningCurves hands to the PNG thread, and the curves."""
+    from kerasx.callbacks import _render
+
+    drawn = []
+    submit = _render.submit
+
+    def record(path, draw, args, *rest):
+        drawn.append(args[0][-1])  # args = (epochs, series, panels, best)
+        return submit(path, draw, args, *rest)
+
+    monkeypatch.setattr(_render, "submit", record)
+    X, y = binary_data(n=32)
+    path = tmp_path / "c.png"
+    curves = cb.LearningCurves(path, monitor="loss", **kwargs)
+    small_model(metrics=()).fit(X, y, epochs=epochs, verbose=0, callbacks=[curves])
+    return drawn, cb.plots.read_curves(path)[0]
+
+
+@agnostic
+def test_redraws_stay_within_the_render_budget(monkeypatch, tmp_path):
+    """With a budget no drawing fits in, the first epoch is drawn (nothing spent yet) and the
+    last one (always), nothing between; the numbers of every epoch are still kept. Catches a
+    throttle that never draws the last epoch (a stale PNG after fit) and one that skips the
+    numbers with the drawing."""
+    drawn, kept = _drawn_epochs(monkeypatch, tmp_path, 5, render_budget=1e-12)
+    assert drawn == [1, 5]
+    assert kept == [1, 2, 3, 4, 5]
+    assert_png(tmp_path / "c.png")
+
+
+@agnostic
+def test_no_budget_redraws_every_epoch(monkeypatch, tmp_path):
+    drawn, _ = _drawn_epochs(monkeypatch, tmp_path, 3, render_budget=None)
+    assert drawn == [1, 2, 3]
+
+
+@agnostic
+def test_render_time_is_counted_per_file(tmp_path):
+    """``_render.spent`` grows by the drawing's CPU time for its file only."""
+    from kerasx.callbacks import _render
+
+    def draw(figure):
+        figure.subplots().plot(np.arange(10))
+
+    path = str(tmp_path / "a.png")
+    before, other = _render.spent(path), _render.spent(str(tmp_path / "b.png"))
+    _render.submit(path, draw, (), (4, 3), 80)
+    _render.flush()
+    assert _render.spent(path) > before
+    assert _render.spent(str(tmp_path / "b.png")) == other

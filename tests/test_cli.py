@@ -1,3 +1,5 @@
+import os
+import re
 import subprocess
 import sys
 
@@ -64,3 +66,95 @@ def test_malaria_help_lists_the_comparison_options(capsys):
     out = capsys.readouterr().out
     for option in ("--model", "--split", "--test-data", "--quick", "--cnn-image-size"):
         assert option in out
+
+
+# A stand-in for ``kerasx malaria``'s run: reports the backend Keras runs and the one recorded.
+_BACKEND_PROBE = """
+import sys
+from kerasx.commands import malaria
+
+def run(args):
+    import keras
+    import tensorflow as tf
+
+    tf.constant(1.0) + 1.0  # TensorFlow's first op: where it would probe CUDA ("cuInit")
+    print(keras.backend.backend(), args.backend)
+    return 0
+
+malaria.run = run  # build_parser binds the module's run when main builds it
+from kerasx.cli import main
+sys.exit(main(["malaria", "--data", "synthetic", *sys.argv[1:]]))
+"""
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        ([], "tensorflow"),  # auto with the CNN
+        (["--backend", "jax"], "jax"),
+        (["--backend", "auto", "--model", "mlp", "--batch-size", "128"], "jax"),
+    ],
+)
+def test_backend_is_chosen_before_keras_is_imported(options, expected):
+    """``--backend`` decides the backend Keras starts with, whatever ``KERAS_BACKEND`` says in
+    the environment (set to the other one here), and TensorFlow's start-up says nothing on
+    stderr: no "Could not find cuda drivers" at import, no "failed call to cuInit" at its first
+    op. Catches setting the variable after the command imported Keras (the environment's
+    backend would run), an ``auto`` that ignores the model and batch size, and a quiet window
+    that ends before TensorFlow lists its devices (the cuInit line of TF 2.21)."""
+    other = "jax" if expected == "tensorflow" else "tensorflow"
+    env = {**os.environ, "KERAS_BACKEND": other}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell has it
+    result = subprocess.run(
+        [sys.executable, "-c", _BACKEND_PROBE, *options],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [expected, expected]
+    noise = [line for line in result.stderr.splitlines() if re.search("cuinit|cuda", line, re.I)]
+    assert noise == [], result.stderr[-3000:]
+
+
+def _other_backend():
+    import keras
+
+    return "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+
+
+def test_backend_other_than_the_running_one_is_a_user_error(monkeypatch, capsys):
+    """In a process where Keras already runs (the tests), ``--backend`` naming the other backend
+    stops with one line and exit status 2, before any data loads; ``KERAS_BACKEND`` is left
+    alone. Catches a command that silently trains with the running backend while run.json
+    records the asked one."""
+    other = _other_backend()  # imports Keras first
+    monkeypatch.setenv("KERAS_BACKEND", "unchanged")
+    status = main(["malaria", "--data", "synthetic", "--backend", other])
+    assert status == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("kerasx malaria: Invalid value for argument `backend`.")
+    assert err.endswith(f"Received: backend='{other}'") and "new process" in err
+    assert os.environ["KERAS_BACKEND"] == "unchanged"
+
+
+def test_backend_auto_keeps_the_running_backend(monkeypatch, capsys):
+    """``--backend auto`` in a process where Keras runs the backend auto would not choose keeps
+    that backend, says so on stderr, and passes its name on to the command (which records it).
+    Catches an ``auto`` that fails in-process, and one that records the backend it would have
+    chosen instead of the one that ran."""
+    import keras
+
+    from kerasx.commands import malaria
+
+    running = keras.backend.backend()
+    monkeypatch.setenv("KERAS_BACKEND", running)
+    seen = []
+    monkeypatch.setattr(malaria, "run", lambda args: seen.append(args.backend) or 0)
+    # auto chooses jax for the MLP alone at batch 128 and TensorFlow with the CNN
+    options = ["--model", "mlp", "--batch-size", "128"] if running == "tensorflow" else []
+    assert main(["malaria", "--data", "synthetic", *options]) == 0
+    assert seen == [running] and os.environ["KERAS_BACKEND"] == running
+    err = capsys.readouterr().err
+    assert f"Keras already runs the {running} backend" in err and "--backend auto keeps it" in err

@@ -78,6 +78,12 @@ def test_metrics_json_has_one_entry_per_model(synthetic_run):
     report = json.loads((out / "metrics.json").read_text())
     assert {"mlp", "cnn", "baseline"} <= set(report)
     assert set(report) - {"mlp", "cnn", "baseline"} == {"data", "settings"}
+    import keras
+
+    assert report["settings"]["backend"] == {
+        "name": keras.backend.backend(),
+        "dtype_policy": keras.config.dtype_policy().name,
+    }
     for name in ("mlp", "cnn", "baseline"):
         calibration = report[name]["calibration"]
         for key in ("ece", "brier", "nll"):
@@ -199,6 +205,8 @@ def test_report_html_shows_the_runs_numbers(synthetic_run):
         ["--data", "MALARIA", "--model", "mlp", "--no-xla", "--out", "a dir/with 'quotes'"],
         ["--data", "MALARIA", "--test-data", "MALARIA", "--fraction", "0.3", "--seed", "4"],
         ["--data", "tfds", "--split", "cell", "--batch-size", "64", "--image-size", "50"],
+        ["--data", "synthetic", "--model", "mlp", "--batch-size", "128", "--backend", "jax"],
+        ["--data", "synthetic", "--model", "mlp", "--batch-size", "128"],  # auto: jax
     ],
 )
 def test_the_recorded_command_repeats_the_settings(argv, tmp_path):
@@ -493,3 +501,49 @@ def test_quick_run_mlp_beats_chance_and_cnn_beats_both(tmp_path):
     accuracy_line = next(line for line in stdout.splitlines() if line.startswith("accuracy"))
     expected = [report[name]["accuracy"] for name in ("mlp", "cnn", "baseline")]
     np.testing.assert_allclose([float(v) for v in accuracy_line.split()[1:]], expected, atol=5e-4)
+
+
+def test_the_recorded_command_names_the_backend_auto_chose():
+    """run.json's command spells out the backend ``auto`` resolved to, so a rerun trains with
+    the same backend after the rule changes. Catches a command that records ``--backend auto``
+    (or nothing)."""
+    from kerasx.cli import build_parser
+    from kerasx.commands.malaria import reproduce_command, resolve_settings
+
+    parser = build_parser()
+    for options, backend in (
+        ([], "tensorflow"),
+        (["--model", "mlp", "--batch-size", "128"], "jax"),
+    ):
+        settings = resolve_settings(parser.parse_args(["malaria", "--data", "synthetic", *options]))
+        command = shlex.split(reproduce_command(settings))
+        assert command[command.index("--backend") + 1] == backend
+
+
+@pytest.mark.slow
+def test_runs_end_to_end_under_jax(tmp_path):
+    """``kerasx malaria --backend jax`` in a fresh process (a process has one backend): both
+    networks train with JAX (TensorFlow only loads the images), the outputs are written, run.json
+    and metrics.json say JAX, and TensorFlow's start-up (imported for loading) says nothing about
+    CUDA on stderr. Catches a command that sets the backend after Keras is imported (run.json
+    would say tensorflow) and a recipe or callback that only works on TensorFlow."""
+    out = tmp_path / "run"
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "MPLBACKEND": "Agg"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    options = [*TINY, "--cnn-image-size", "12", "--epochs", "2", "--backend", "jax"]
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasx", "malaria", *options, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in output_files(("mlp", "cnn")):
+        assert (out / name).stat().st_size > 0, name
+    run = json.loads((out / "run.json").read_text())
+    report = json.loads((out / "metrics.json").read_text())
+    assert run["backend"] == "jax" and report["settings"]["backend"]["name"] == "jax"
+    assert "--backend jax" in run["command"]
+    assert not [line for line in result.stderr.splitlines() if "cuInit" in line or "cuda" in line]

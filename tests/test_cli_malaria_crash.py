@@ -40,17 +40,32 @@ def _rows(path):
         return 0
 
 
-def _kill_after(out, history, rows, timeout=300):
-    """Starts the command and SIGKILLs it as soon as ``history`` holds ``rows`` epochs (the
-    next epoch is then running, or its backup being written)."""
+def _mid_training_backup(folder):
+    """The committed backup state of an unfinished training in ``folder``, or ``None``."""
+    try:
+        state = json.loads((folder / "state.json").read_text())
+    except FileNotFoundError:
+        return None
+    return None if state["finished"] else state
+
+
+def _kill_after(out, name, rows, timeout=300):
+    """Starts the command and SIGKILLs it as soon as ``history_<name>.csv`` holds ``rows``
+    epochs and a backup of the unfinished training is committed (the backup does not save
+    every epoch: it spaces its saves by their cost). The next epoch is then running, or its
+    backup being written, and the rerun has a backup to resume from."""
     process = subprocess.Popen(
         _command(out), env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + timeout
+    folder = out / BACKUP_DIR / name
     try:
-        while _rows(out / history) < rows:
+        while _rows(out / f"history_{name}.csv") < rows or _mid_training_backup(folder) is None:
             assert process.poll() is None, "the command ended before the planned kill"
             assert time.monotonic() < deadline, "no progress"
+            assert not (folder / "state.json").exists() or _mid_training_backup(folder), (
+                f"{name} finished before a backup of its training was committed"
+            )
             time.sleep(0.01)
         process.send_signal(signal.SIGKILL)
     finally:
@@ -93,11 +108,11 @@ def test_sigkill_twice_then_rerun_equals_an_uninterrupted_run(tmp_path):
     whole = tmp_path / "whole"
     _finish(whole)
     crashed = tmp_path / "crashed"
-    _kill_after(crashed, "history_mlp.csv", 2)
+    _kill_after(crashed, "mlp", 2)
     state = json.loads((crashed / "run.json").read_text())
     assert state["state"] == "running" and state["ended"] is None  # SIGKILL: no chance to fail
-    assert (crashed / BACKUP_DIR / "mlp" / "state.json").exists()
-    _kill_after(crashed, "history_cnn.csv", 2)
+    assert _mid_training_backup(crashed / BACKUP_DIR / "mlp")["epoch"] >= 1
+    _kill_after(crashed, "cnn", 2)
     _finish(crashed)
 
     expected = pd.read_csv(whole / "history.csv")

@@ -8,10 +8,13 @@ callbacks hand their drawings to one background thread: the training loop only c
 numbers to draw. Only the newest request per file is kept (a slow disk never queues up stale
 frames), and every callback calls :func:`flush` in ``on_train_end`` so the files are current
 when ``fit`` returns. One thread serves all callbacks, so matplotlib never draws two figures at
-once.
+once. The thread's CPU seconds per file are kept (:func:`spent`), so a callback can keep its
+drawing to a share of the training time (``LearningCurves(render_budget=...)``): on a 2-core
+machine the thread competes with training for the CPU.
 """
 
 import threading
+import time
 import warnings
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -19,11 +22,13 @@ from matplotlib.figure import Figure
 
 from kerasx import _io
 
-__all__ = ["flush", "save_png", "submit"]
+__all__ = ["busy", "flush", "save_png", "spent", "submit"]
 
 _lock = threading.Lock()
 _jobs = {}  # path -> (draw, args, figsize, dpi); newest request wins
 _worker = None
+_spent = {}  # path -> CPU seconds the thread spent drawing and writing it
+_drawing = set()  # paths the thread is drawing now
 _idle = threading.Event()
 _idle.set()
 
@@ -62,10 +67,28 @@ def _run():
                 return
             path = next(iter(_jobs))
             job = _jobs.pop(path)
+            _drawing.add(path)
+        start = time.thread_time()
         try:
             save_png(path, *job)
         except Exception as error:  # a plotting failure must not kill training
             warnings.warn(f"kerasx could not write {path}: {error!r}", stacklevel=1)
+        finally:
+            with _lock:
+                _spent[path] = _spent.get(path, 0.0) + time.thread_time() - start
+                _drawing.discard(path)
+
+
+def busy(path):
+    """Whether a drawing of ``path`` is scheduled or under way (its cost not yet in :func:`spent`)."""
+    with _lock:
+        return path in _jobs or path in _drawing
+
+
+def spent(path):
+    """CPU seconds the background thread has spent on ``path`` so far (in this process)."""
+    with _lock:
+        return _spent.get(path, 0.0)
 
 
 def flush(timeout=None):

@@ -6,12 +6,19 @@ headless on a background thread (see ``_render.py``).
 
 import json
 import os
+import time
 
 import keras
 import numpy as np
 
 from kerasx import _io
-from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
+from kerasx._validation import (
+    check_in_range,
+    check_int,
+    check_one_of,
+    check_positive,
+    invalid_value,
+)
 from kerasx.callbacks import _render as render
 from kerasx.callbacks._common import check_monitor, check_path, warn_missing
 from kerasx.callbacks._direction import MODES, best_index, resolve_mode
@@ -74,6 +81,14 @@ class LearningCurves(keras.callbacks.Callback):
     so training does not wait for it; the file is complete when ``fit`` returns, and it is
     always written whole (a reader or a crash meets the previous PNG or the new one).
 
+    **Cost.** Drawing takes ~0.06-0.15 s of CPU a figure, which on a 2-core machine competes
+    with training (6-12 % of an epoch of the malaria MLP when drawn every epoch, measured by
+    ``benchmarks/bench_command.py`` on the Intel and AMD 2-core machines). So an epoch's redraw
+    is skipped while the CPU time spent drawing this file in this ``fit`` exceeds
+    ``render_budget`` times the training time so far, or while the previous drawing is still
+    under way: the first epoch is drawn, then redraws come as the training time allows, and the
+    last epoch is always drawn (at ``on_train_end``).
+
     **Crash-safe.** The numbers drawn are written whole, synchronously, to ``path + ".json"``
     after every epoch (a few bytes per metric; see :func:`read_curves`): the PNG is drawn later
     on the background thread, so a crash can cut it off before the last epochs. When a ``fit``
@@ -89,6 +104,8 @@ class LearningCurves(keras.callbacks.Callback):
             kerasx metric's name, or the name (see ``kerasx/callbacks/_direction.py``).
         panel_size: ``(width, height)`` of each panel in inches.
         dpi: resolution of the PNG.
+        render_budget: the largest share of the training time spent drawing, in ``(0, 1]``,
+            or ``None`` to redraw after every epoch.
 
     Example:
 
@@ -103,7 +120,15 @@ class LearningCurves(keras.callbacks.Callback):
     (['loss', 'mae'], True)
     """
 
-    def __init__(self, path, monitor="val_loss", mode="auto", panel_size=(4.0, 3.0), dpi=80):
+    def __init__(
+        self,
+        path,
+        monitor="val_loss",
+        mode="auto",
+        panel_size=(4.0, 3.0),
+        dpi=80,
+        render_budget=0.02,
+    ):
         super().__init__()
         self.path = check_path("path", path)
         self.monitor = check_monitor(monitor)
@@ -114,6 +139,11 @@ class LearningCurves(keras.callbacks.Callback):
             check_positive("panel_size", size)
         self.panel_size = tuple(float(size) for size in panel_size)
         self.dpi = check_int("dpi", dpi, minimum=1)
+        if render_budget is not None:
+            render_budget = float(
+                check_in_range("render_budget", render_budget, 0, 1, low_open=True)
+            )
+        self.render_budget = render_budget
         self.panels = []
         self._epochs, self._series = [], {}
         self._resolved_mode = None
@@ -123,6 +153,17 @@ class LearningCurves(keras.callbacks.Callback):
         self._warned = False
         self._resolved_mode = None
         self._first_epoch = True
+        self._pending = None  # the latest epoch's drawing, when it was not submitted
+        self._start = time.perf_counter()
+        self._spent_before = render.spent(self.path)
+
+    def _within_budget(self):
+        if self.render_budget is None:
+            return True
+        if render.busy(self.path):  # the last drawing is not done (nor counted) yet: skip
+            return False
+        spent = render.spent(self.path) - self._spent_before
+        return spent <= self.render_budget * (time.perf_counter() - self._start)
 
     def on_epoch_begin(self, epoch, logs=None):
         if not self._first_epoch:
@@ -156,13 +197,16 @@ class LearningCurves(keras.callbacks.Callback):
         series = {key: list(values) for key, values in self._series.items()}
         figsize = (self.panel_size[0] * len(self.panels), self.panel_size[1])
         _io.write_json(curves_state_path(self.path), {"epochs": self._epochs, "series": series})
-        render.submit(
+        self._pending = (
             self.path,
             _draw_curves,
             (list(self._epochs), series, list(self.panels), self.best_epoch()),
             figsize,
             self.dpi,
         )
+        if self._within_budget():
+            render.submit(*self._pending)
+            self._pending = None
 
     def best_epoch(self):
         """``(epoch, monitor, value)`` of the best epoch so far (1-based), or ``None``."""
@@ -177,6 +221,9 @@ class LearningCurves(keras.callbacks.Callback):
         return self._epochs[index], self.monitor, float(values[index])
 
     def on_train_end(self, logs=None):
+        if self._pending is not None:  # the last epoch is always drawn
+            render.submit(*self._pending)
+            self._pending = None
         render.flush()
 
     def get_config(self):
@@ -186,6 +233,7 @@ class LearningCurves(keras.callbacks.Callback):
             "mode": self.mode,
             "panel_size": self.panel_size,
             "dpi": self.dpi,
+            "render_budget": self.render_budget,
         }
 
 
@@ -295,7 +343,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
         self.from_logs = from_logs
         self.validation_data = validation_data
         self.path = None if path is None else check_path("path", path)
-        self.threshold = float(check_positive("threshold", threshold))
+        self.threshold = float(check_in_range("threshold", threshold, 0, 1))
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         if not isinstance(prefix, str):

@@ -7,6 +7,7 @@
 """
 
 import argparse
+import errno
 import os
 import sys
 
@@ -49,10 +50,18 @@ def _data_source(text):
 
 
 def _output_dir(text):
-    """A folder to write to: it may exist, but not as a file."""
+    """A folder to write to: it may exist, but not as a file, and it (or the nearest existing
+    folder above it) must be writable, so a run does not fail after its data has loaded."""
     if os.path.exists(text) and not os.path.isdir(text):
         raise argparse.ArgumentTypeError(
             f"expected a folder (new or existing). Received: {text!r}, which is a file"
+        )
+    existing = os.path.abspath(text)
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(
+            f"expected a folder you can write to. Received: {text!r} ({existing!r} is read-only)"
         )
     return text
 
@@ -72,6 +81,16 @@ class CommandParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+#: ``OSError`` numbers that are the user's to fix (a full disk, a read-only place), not bugs.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def _is_user_error(error):
+    if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+        return True
+    return isinstance(error, _user_error_types())
+
+
 def _user_error_types():
     types = [ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError]
     data = sys.modules.get("kerasx.data")  # only loaded if a command used it
@@ -82,6 +101,9 @@ def _user_error_types():
 
 def report_user_error(command, error, debug=False):
     """Turns a user error into one line on stderr and exit status 2; re-raises anything else.
+
+    User errors: ``ValueError``, a missing file or folder, a data set that cannot be had, and an
+    ``OSError`` of a full disk or a place the user cannot write to.
 
     Args:
         command: the command's name, e.g. ``"tune"``.
@@ -97,7 +119,7 @@ def report_user_error(command, error, debug=False):
     >>> report_user_error("tune", ValueError("bad value"))
     2
     """
-    if debug or not isinstance(error, _user_error_types()):
+    if debug or not _is_user_error(error):
         raise error
     message = str(error).strip().replace("\n", " ")
     hint = getattr(error, "kerasx_hint", None)

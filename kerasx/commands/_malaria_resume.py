@@ -10,17 +10,18 @@ uninterrupted run. Keras's ``BackupAndRestore`` falls short in three ways, each 
 - ``EarlyStopping``'s best value, wait count and best weights are not backed up;
   :class:`ResumableEarlyStopping` hands them to :class:`Backup`;
 - ``fit(shuffle=True)`` draws each epoch's order from a global RNG the backup does not hold;
-  :class:`EpochShuffled` orders the rows of epoch ``e`` from ``(seed, e)`` alone.
+  :func:`epoch_batches` orders the rows of epoch ``e`` from ``(seed, e)`` alone.
 
 Used by :mod:`kerasx.commands._malaria_train`; imports Keras at module level, so import it
 inside functions.
 
 >>> import numpy as np
->>> rows = EpochShuffled(np.arange(6.0)[:, None], np.zeros(6), batch_size=4, seed=0)
->>> len(rows), rows[1][0].shape
-(2, (2, 1))
->>> order = rows.order(); rows.epoch = 1
->>> sorted(order) == list(range(6)), bool((order != rows.order()).any())
+>>> x, y = np.arange(6.0)[:, None], np.arange(6.0)
+>>> batches, steps = epoch_batches(x, y, batch_size=4, seed=0, first_epoch=1, epochs=3)
+>>> [len(b) for b, _ in batches.as_numpy_iterator()], steps
+([4, 2, 4, 2], 2)
+>>> epoch_1 = np.concatenate([b for b, _ in batches.take(2).as_numpy_iterator()]).ravel()
+>>> bool((epoch_1 == epoch_order(0, 1, 6)).all()), sorted(epoch_1.tolist()) == list(range(6))
 (True, True)
 """
 
@@ -34,39 +35,59 @@ import numpy as np
 
 from kerasx import _io
 
-__all__ = ["Backup", "EpochShuffled", "ResumableEarlyStopping", "read_state"]
+__all__ = [
+    "WRITE_RATE",
+    "Backup",
+    "ResumableEarlyStopping",
+    "epoch_batches",
+    "epoch_order",
+    "read_state",
+]
 
 _STATE = "state.json"
 
 
-class EpochShuffled(keras.utils.PyDataset):
-    """Batches of ``(x, y)`` in an order drawn from ``(seed, epoch)`` only.
+def epoch_order(seed, epoch, n):
+    """The row order of epoch ``epoch``: ``numpy.random.default_rng((seed, epoch)).permutation(n)``.
 
-    The order of epoch ``e`` is ``numpy.random.default_rng((seed, e)).permutation(n)``, so a
-    run resumed at epoch ``e`` sees the batches an uninterrupted run sees. :class:`Backup` sets
-    :attr:`epoch` at the start of every epoch (Keras builds each epoch's iterator after
-    ``on_epoch_begin``). Pass ``shuffle=False`` to ``fit``.
+    It depends on ``(seed, epoch)`` only, so a run resumed at epoch ``e`` sees the batches an
+    uninterrupted run sees.
     """
+    return np.random.default_rng((seed, epoch)).permutation(n)
 
-    def __init__(self, x, y, batch_size, seed):
-        super().__init__()
-        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-        self.epoch = 0
-        self._cached = (None, None)
 
-    def order(self):
-        """The row order of :attr:`epoch`."""
-        if self._cached[0] != self.epoch:
-            rng = np.random.default_rng((self.seed, self.epoch))
-            self._cached = (self.epoch, rng.permutation(len(self.x)))
-        return self._cached[1]
+def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
+    """``(dataset, steps)``: the batches of epochs ``first_epoch .. epochs - 1`` as ``tf.data``.
 
-    def __len__(self):
-        return math.ceil(len(self.x) / self.batch_size)
+    Epoch ``e`` serves the rows of ``x`` and ``y`` in :func:`epoch_order` ``(seed, e)``, cut
+    into ``steps`` batches (the last one smaller when ``batch_size`` does not divide the rows).
+    Pass ``steps_per_epoch=steps``, ``initial_epoch=first_epoch`` and ``shuffle=False`` to
+    ``fit``: with ``steps_per_epoch`` Keras keeps one iterator over the epochs, so epoch ``e``
+    of ``fit`` meets exactly the batches of order ``e``.
 
-    def __getitem__(self, index):
-        rows = np.sort(self.order()[index * self.batch_size : (index + 1) * self.batch_size])
-        return self.x[rows], self.y[rows]
+    The batches are gathered inside ``tf.data`` (one ``tf.gather`` per batch, in parallel with
+    training, then prefetched), as Keras's own ``fit(x, y, shuffle=True)`` does, instead of a
+    Python ``PyDataset`` that the training thread waits on for every batch: measured on the
+    malaria MLP by ``benchmarks/bench_command.py``. Only the orders are drawn in Python, once
+    per epoch. The arrays are copied into tensors once, as ``fit(x, y)`` copies them.
+    """
+    import tensorflow as tf
+
+    n = len(x)
+    steps = math.ceil(n / batch_size)
+    first_epoch = min(first_epoch, epochs - 1)  # a finished run: fit runs no epoch anyway
+    orders = tf.data.Dataset.from_generator(
+        lambda: (epoch_order(seed, epoch, n) for epoch in range(first_epoch, epochs)),
+        output_signature=tf.TensorSpec((n,), tf.int64),
+    )
+    x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+    batches = orders.flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    )
+    batches = batches.map(
+        lambda rows: (tf.gather(x, rows), tf.gather(y, rows)), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return batches.prefetch(tf.data.AUTOTUNE), steps
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -113,6 +134,21 @@ def _random_states(model):
     return [variable for variable in model.variables if id(variable) not in saved]
 
 
+#: Bytes a save is assumed to write per second until one has been timed in this process. Saves
+#: of the MLP's 108 MB (weights and Adam's slots at 100x100) took 0.3-0.5 s on both kinds of
+#: machine seen here when idle (216-360 MB/s) and ~1.5 s on a 2-core machine at load 10:
+#: the low figure makes the first save come later, rarely sooner, than the budget allows.
+WRITE_RATE = 100e6
+
+
+def _state_bytes(model):
+    """Bytes of what a save writes: the model's weights and the optimizer's variables."""
+    variables = list(model.weights)
+    if model.optimizer is not None and model.optimizer.built:
+        variables += list(model.optimizer.variables)
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+
+
 class Backup(keras.callbacks.Callback):
     """Backs up the training state whole and restores it at ``on_train_begin``.
 
@@ -120,27 +156,42 @@ class Backup(keras.callbacks.Callback):
     epoch changed, ``best-<k>.npz`` (``EarlyStopping``'s best weights), each whole, then
     replaces ``state.json`` (the epoch, the stopping counters, the training time so far and the
     names of those files, and the seed generators' states, which ``save_weights`` leaves out):
-    a kill at any moment leaves the previous state or the new one. Files
-    the new state does not name are deleted after it is committed.
+    a kill at any moment leaves the previous state or the new one. Files the new state does not
+    name are deleted after it is committed.
 
-    When to save: a save costs a fixed time (~0.3 s for the MLP's 108 MB at 100x100, see the
-    report); it is skipped while the training time since the last save is below ``ratio``
-    times what the last save took, so the saves take at most ``1 / (1 + ratio)`` of the
-    training time (5 % for the default 19) and a crash loses at most that many seconds of
-    work. The end of training is always saved (``finished``), so a rerun after a crash in a
-    later step skips the finished training. The folder is left for the caller to remove.
+    **When to save.** A save costs a time that grows with the state (0.3-0.5 s for the MLP's
+    108 MB at 100x100). At the end of an epoch it is skipped while the training time since the
+    last save is below ``ratio`` times the cost of a save: the last save's measured time, or,
+    before the first one, the state's bytes at :data:`WRITE_RATE`. The periodic saves so take
+    at most ``1 / (1 + ratio)`` of the training time (4 % for the default 24), the first one
+    included: no save is forced at the first epoch.
+
+    **What a crash loses** (SIGKILL at any moment, the machine's power included as far as the
+    file system keeps renamed files): the training since the last save, which is at most
+    ``ratio`` times the cost of a save plus one epoch (the epoch in which that time ran out).
+    For the MLP at 100x100 and the default ratio: 24 × 1.1 s ≈ 26 s plus an epoch before the
+    first save (the estimate), 24 × 0.3-0.5 s ≈ 7-12 s plus an epoch after it (measured).
+    The rerun repeats those epochs and, under op determinism, ends on the weights of an
+    uninterrupted run. Nothing of a finished training is lost.
+
+    **The end of training** is always saved (``finished``), so a rerun after a crash in a later
+    step skips the finished training. When ``stopping`` restores its best weights (as the
+    command's does), the final weights are those best weights: the save then only names their
+    ``best-<k>.npz`` (written if that epoch's are not yet on disk, without the optimizer's
+    slots, a third of the bytes), and a rerun loads them; the optimizer of a model restored
+    from a finished backup starts fresh (scoring and saving the model do not use it). The
+    folder is left for the caller to remove.
 
     Args:
         folder: the backup folder, used by this training only.
         stopping: the :class:`ResumableEarlyStopping` of the same ``fit`` (placed before this
             callback), or ``None``.
-        rows: the :class:`EpochShuffled` of the same ``fit``, or ``None``.
         ratio: training seconds per second of saving.
     """
 
-    def __init__(self, folder, stopping=None, rows=None, ratio=19.0):
+    def __init__(self, folder, stopping=None, ratio=24.0):
         super().__init__()
-        self.folder, self.stopping, self.rows, self.ratio = folder, stopping, rows, ratio
+        self.folder, self.stopping, self.ratio = folder, stopping, ratio
         self.state = read_state(folder)
         self.train_time = 0.0 if self.state is None else self.state["train_time_s"]
         self.save_times = []  # seconds each save took (the backup-cost benchmark reads them)
@@ -152,6 +203,12 @@ class Backup(keras.callbacks.Callback):
         if self.state is None:
             return 0
         return epochs if self.state["finished"] else self.state["epoch"]
+
+    def save_cost(self):
+        """Seconds a save is expected to take: the last one's, or an estimate from the bytes."""
+        if self.save_times:
+            return self.save_times[-1]
+        return _state_bytes(self.model) / WRITE_RATE
 
     def on_train_begin(self, logs=None):
         self._last = time.perf_counter()
@@ -166,7 +223,10 @@ class Backup(keras.callbacks.Callback):
         if self._best_file is not None:
             with np.load(os.path.join(self.folder, self._best_file)) as arrays:
                 best = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
-        model.load_weights(os.path.join(self.folder, self.state["weights"]))
+        if self.state["weights"] is None:  # finished on the best weights (see the docstring)
+            model.set_weights(best)
+        else:
+            model.load_weights(os.path.join(self.folder, self.state["weights"]))
         for variable, value in zip(_random_states(model), self.state["random_states"], strict=True):
             variable.assign(np.asarray(value, dtype=variable.dtype))
         if self.stopping is not None:
@@ -174,17 +234,12 @@ class Backup(keras.callbacks.Callback):
             # EarlyStopping runs its on_train_begin before this one: apply the state now.
             self.stopping.on_train_begin()
 
-    def on_epoch_begin(self, epoch, logs=None):
-        if self.rows is not None:
-            self.rows.epoch = epoch
-
     def on_epoch_end(self, epoch, logs=None):
         now = time.perf_counter()
         self._epochs_done = epoch + 1
         self._since_save += now - self._last
         self.train_time += now - self._last
-        last_cost = self.save_times[-1] if self.save_times else 0.0
-        if self._since_save >= self.ratio * last_cost:
+        if self._since_save >= self.ratio * self.save_cost():
             self._save(epoch + 1, finished=False)
         self._last = time.perf_counter()
 
@@ -192,14 +247,26 @@ class Backup(keras.callbacks.Callback):
         self.train_time += time.perf_counter() - self._last
         self._save(self._epochs_done, finished=True)
 
+    def _on_best_weights(self, finished):
+        """Whether the model now holds ``stopping``'s best weights (restored at the end)."""
+        stopping = self.stopping
+        return (
+            finished
+            and stopping is not None
+            and stopping.restore_best_weights
+            and stopping.best_weights is not None
+        )
+
     def _save(self, epoch, finished):
         start = time.perf_counter()
         os.makedirs(self.folder, exist_ok=True)
-        weights = f"epoch-{epoch:05d}.weights.h5"
-        # Keras wants the name to end in .weights.h5, which _io.atomic_path's names do not.
-        temporary = os.path.join(self.folder, f".{os.getpid()}.{weights}")
-        self.model.save_weights(temporary, overwrite=True)
-        os.replace(temporary, os.path.join(self.folder, weights))
+        weights = None
+        if not self._on_best_weights(finished):
+            weights = f"epoch-{epoch:05d}.weights.h5"
+            # Keras wants the name to end in .weights.h5, which _io.atomic_path's names do not.
+            temporary = os.path.join(self.folder, f".{os.getpid()}.{weights}")
+            self.model.save_weights(temporary, overwrite=True)
+            os.replace(temporary, os.path.join(self.folder, weights))
         stopping = {"best": None, "wait": 0, "best_epoch": 0}
         if self.stopping is not None:
             stopping = self.stopping.state()

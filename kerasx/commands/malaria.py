@@ -18,7 +18,8 @@ another folder instead (external validation), after training on the whole of ``-
 ('history.csv', 'confusion_matrix.png', 'roc.png', 'calibration.png')
 >>> print(reproduce_command(settings))  # every setting spelled out: defaults may change
 kerasx malaria --data synthetic --model all --split cell --fraction 0.5 --image-size 32 \
---cnn-image-size 32 --epochs 10 --batch-size 32 --patience 10 --seed 0 --out runs/malaria
+--cnn-image-size 32 --epochs 10 --batch-size 32 --patience 10 --backend tensorflow --seed 0 \
+--out runs/malaria
 """
 
 import argparse
@@ -29,6 +30,7 @@ import platform
 import shlex
 import shutil
 import sys
+import tempfile
 
 from kerasx.commands import _malaria_train
 from kerasx.commands._common import (
@@ -51,9 +53,12 @@ DESCRIPTION = (
 )
 
 __all__ = [
+    "BACKENDS",
     "BACKUP_DIR",
     "DEFAULTS",
     "QUICK",
+    "auto_backend",
+    "choose_backend",
     "featured_model",
     "output_files",
     "reproduce_command",
@@ -63,6 +68,9 @@ __all__ = [
 
 #: Every model the command can train, in the order the outputs show them.
 MODELS = ("mlp", "cnn")
+
+#: The Keras backends ``--backend`` offers (``auto`` picks one, see :func:`auto_backend`).
+BACKENDS = ("tensorflow", "jax")
 
 
 #: Defaults of the options; ``None`` entries depend on the data (see :func:`resolve_settings`).
@@ -155,8 +163,68 @@ def reproduce_command(settings):
         parts.append("--xla" if settings["xla"] else "--no-xla")
     if settings.get("deterministic"):
         parts.append("--deterministic")
+    parts += ["--backend", settings["backend"]]
     parts += ["--seed", str(settings["seed"]), "--out", os.fspath(settings["out"])]
     return shlex.join(parts)
+
+
+#: The smallest batch size at which ``--backend auto`` trains the MLP alone under JAX.
+_MLP_JAX_MIN_BATCH = 128
+
+
+def auto_backend(models, batch_size):
+    """The Keras backend ``--backend auto`` picks: the faster one for the run, as measured.
+
+    One process trains every model with one backend (Keras picks it once, at import), so the
+    choice serves the whole run. Measured by ``benchmarks/bench_backends.py`` (JAX's samples/s
+    over TensorFlow's, the recipes at their defaults, alternating processes) on two 2-core
+    machines: an AMD EPYC without AVX-512 and an Intel Xeon with AVX-512 and AMX.
+
+    - With the CNN: TensorFlow. The CNN costs most of a run's time, and JAX trained it at
+      0.29-0.38x TensorFlow's rate (AMD) and 0.12-0.17x (Intel): TensorFlow's convolutions
+      run through oneDNN, XLA's CPU convolutions do not.
+    - The MLP alone: JAX from batch :data:`_MLP_JAX_MIN_BATCH` (1.34x TensorFlow at 128 on the
+      AMD machine, 1.16x on the Intel one) and TensorFlow below it (JAX 0.75x at batch 32 on
+      the AMD machine, 0.45x on the Intel one). Batch sizes between 32 and 128 were not
+      measured; they stay on TensorFlow.
+
+    Args:
+        models: the names of the models the run trains (``"mlp"``, ``"cnn"``).
+        batch_size: the run's batch size.
+
+    Returns:
+        ``"tensorflow"`` or ``"jax"``.
+
+    >>> auto_backend(("mlp", "cnn"), 128), auto_backend(("mlp",), 32), auto_backend(("mlp",), 128)
+    ('tensorflow', 'tensorflow', 'jax')
+    """
+    if "cnn" in models or batch_size < _MLP_JAX_MIN_BATCH:
+        return "tensorflow"
+    return "jax"
+
+
+def choose_backend(args):
+    """The backend of a run from its parsed options: ``--backend``, or :func:`auto_backend`.
+
+    ``kerasx``'s ``main`` sets ``KERAS_BACKEND`` from it before anything imports Keras.
+
+    >>> from kerasx.commands._common import CommandParser
+    >>> parser = CommandParser(prog="kerasx malaria")
+    >>> add_arguments(parser)
+    >>> choose_backend(parser.parse_args(["--model", "mlp", "--batch-size", "128"]))
+    'jax'
+    >>> choose_backend(parser.parse_args(["--backend", "tensorflow", "--model", "mlp"]))
+    'tensorflow'
+    """
+    from kerasx import distribution  # imports no Keras
+
+    backend = getattr(args, "backend", "auto")
+    if backend != "auto":
+        return backend
+    if distribution.parse_env() is not None:
+        return "jax"  # across processes (KERAS_DISTRIBUTION_*): Keras trains on JAX only
+    models = MODELS if args.model == "all" else (args.model,)
+    return auto_backend(models, args.batch_size or DEFAULTS["batch_size"])
 
 
 def _existing_folder(text):
@@ -231,9 +299,19 @@ def add_arguments(parser):
         "compilation of several seconds per model",
     )
     parser.add_argument(
+        "--backend",
+        choices=("auto", *BACKENDS),
+        default="auto",
+        help="the Keras backend (default: auto). auto takes TensorFlow whenever the CNN trains "
+        "(JAX ran it 3-8x slower on CPU) and for the MLP alone below batch 128 (JAX 0.45-0.75x "
+        "at 32), and JAX for the MLP alone from batch 128 (1.16-1.34x TensorFlow); measured by "
+        "benchmarks/bench_backends.py on 2-core AMD and Intel machines. A process has one "
+        "backend, set before Keras is imported",
+    )
+    parser.add_argument(
         "--deterministic",
         action="store_true",
-        help="deterministic TensorFlow ops (XLA off): a rerun, or a run resumed after a crash, "
+        help="deterministic TensorFlow ops (TensorFlow backend; XLA off): a rerun, or a run resumed after a crash, "
         "ends on the same weights",
     )
     parser.add_argument(
@@ -273,6 +351,7 @@ def resolve_settings(args):
         seed=args.seed,
         quick=args.quick,
         deterministic=getattr(args, "deterministic", False),
+        backend=choose_backend(args),
     )
     return settings
 
@@ -389,6 +468,16 @@ def _draw_figures(settings, data, y_test, trained, title):
         )
 
 
+def _backend_record():
+    """The backend the run trained with, and its float policy (metrics.json's ``backend``)."""
+    import keras
+
+    return {
+        "name": keras.backend.backend(),
+        "dtype_policy": keras.config.dtype_policy().name,
+    }
+
+
 def _metrics(settings, description, n_train, n_test, evaluation, results):
     return {
         "data": {
@@ -405,8 +494,11 @@ def _metrics(settings, description, n_train, n_test, evaluation, results):
             "split_seed": settings["seed"],
         },
         "settings": {
-            key: settings[key]
-            for key in ("epochs", "batch_size", "validation_split", "seed", "quick", "xla")
+            **{
+                key: settings[key]
+                for key in ("epochs", "batch_size", "validation_split", "seed", "quick", "xla")
+            },
+            "backend": _backend_record(),
         },
         **results,
     }
@@ -466,6 +558,7 @@ def compare(settings):
         FileNotFoundError: a folder without the NIH layout.
         kerasx.data.DatasetUnavailableError: ``"tfds"`` when the data cannot be downloaded.
     """
+    from kerasx import distribution
     from kerasx.data import describe_source
 
     description = describe_source(settings["source"])
@@ -483,7 +576,8 @@ def compare(settings):
     _write_run_json(settings["out"], record)
     try:
         trained = _malaria_train.train_and_score(settings, data)
-        return _write_outputs(settings, description, data, trained, record["started"])
+        with distribution.local_scope():  # after training across processes: local copies
+            return _write_outputs(settings, description, data, trained, record["started"])
     except BaseException as error:  # KeyboardInterrupt too: the run did not finish
         failed = {**_run_record(settings, "failed", record["started"]), "error": _one_line(error)}
         with contextlib.suppress(OSError):
@@ -504,10 +598,18 @@ def _one_line(error):
 
 def run(args):
     """Runs ``kerasx malaria`` from parsed arguments; returns the exit status."""
+    from kerasx import distribution
     from kerasx.data import DatasetUnavailableError
 
+    # With KERAS_DISTRIBUTION_* set: join the other processes before any model exists.
+    distribution.initialize_from_env()
+    settings = resolve_settings(args)
     try:
-        compare(resolve_settings(args))
+        if distribution.is_chief():
+            compare(settings)
+        else:  # the same steps (every process must train), but only the chief writes --out
+            with tempfile.TemporaryDirectory(prefix="kerasx-malaria-worker-") as scratch:
+                compare({**settings, "out": scratch})
     except DatasetUnavailableError as error:
         error.kerasx_hint = _OFFLINE_HINT
         raise
