@@ -184,9 +184,9 @@ def auto_backend(models, batch_size):
       0.29-0.38x TensorFlow's rate (AMD) and 0.12-0.17x (Intel): TensorFlow's convolutions
       run through oneDNN, XLA's CPU convolutions do not.
     - The MLP alone: JAX from batch :data:`_MLP_JAX_MIN_BATCH` (1.34x TensorFlow at 128 on the
-      AMD machine, 1.16x on the Intel one) and TensorFlow below it (JAX 0.75x at batch 32 on
-      the AMD machine, 0.45x on the Intel one). Batch sizes between 32 and 128 were not
-      measured; they stay on TensorFlow.
+      AMD machine; on the Intel one 1.16x under load and 0.96x idle, a tie) and TensorFlow
+      below it (JAX 0.75x at batch 32 on the AMD machine, 0.45-0.98x on the Intel one). Batch
+      sizes between 32 and 128 were not measured; they stay on TensorFlow.
 
     Args:
         models: the names of the models the run trains (``"mlp"``, ``"cnn"``).
