@@ -588,6 +588,23 @@ def test_half_precision_probabilities_of_0_and_1_give_a_finite_loss(dtype):
 
 
 @agnostic
+def test_calibration_picks_the_top_class_before_rounding_to_float32():
+    """Bug (``-m slow`` fuzzing, 51 rows of float64 logits): the ECE rounded the scores to
+    its float32 state before the arg-max, so two classes 1e-12 apart tied and the first one
+    was taken as the prediction; the top class is now chosen in the scores' own dtype."""
+    probs = np.array([[0.3, 0.3 + 1e-12, 0.2, 0.2 - 1e-12]] * 3 + [[0.7, 0.1, 0.1, 0.1]])
+    labels = np.array([0, 0, 1, 0])
+    pred = _tensor(probs, "float64")  # float32 under JAX without x64: then the tie is real
+    held = _f64(pred)
+    metric = km.ExpectedCalibrationError(n_bins=5)
+    metric.update_state(labels, pred)
+    expected = _np_ece(labels, held, np.ones(4), 5)
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-6)
+    if _held_dtype(pred) == "float64":  # class 1 is the top class of the first three rows
+        assert expected == pytest.approx((abs(1 - 0.9) + abs(1 - 0.7)) / 4)  # not 0.35
+
+
+@agnostic
 @pytest.mark.parametrize("n", [0, 5])
 def test_weighted_kappa_with_no_weight_is_log_epsilon_not_nan(n):
     """Bug: all-zero sample weights (or an empty batch) made the chance matrix 0/0, and the
