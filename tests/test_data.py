@@ -400,3 +400,21 @@ def test_offline_tfds_fails_fast_without_downloading(monkeypatch, tmp_path):
     with pytest.raises(DatasetUnavailableError, match="cannot be reached") as info:
         load_malaria("tfds", data_dir=str(tmp_path))
     assert "synthetic" in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4, 3), (3, 4, 4, 3), (700, 64, 64, 3)])
+@pytest.mark.parametrize("flatten", [False, True])
+def test_scale_is_numpys_division_bit_for_bit(shape, flatten):
+    """The threaded uint8 -> float32 scaling of cached loads gives the bits of one np.divide."""
+    from kerasx.data import _THREADED_SCALE_MIN, _scale
+
+    images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    if shape[0] == 700:
+        assert images.size >= _THREADED_SCALE_MIN  # the threaded path runs
+    expected = images.astype(np.float64) / 255.0
+    out = _scale(images, flatten)
+    assert out.dtype == np.float32
+    assert out.shape == ((shape[0], int(np.prod(shape[1:]))) if flatten else shape)
+    reference = np.divide(images, np.float32(255.0), dtype=np.float32).reshape(out.shape)
+    np.testing.assert_array_equal(out, reference)
+    np.testing.assert_allclose(out, expected.reshape(out.shape), rtol=1e-7)
