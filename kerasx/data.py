@@ -47,6 +47,7 @@ import re
 import shutil
 import socket
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
@@ -775,16 +776,12 @@ def _scale(images, flatten):
     if images.size < _THREADED_SCALE_MIN or workers < 2:
         np.divide(images, np.float32(255.0), out=out, dtype=np.float32)
     else:
-        from concurrent.futures import ThreadPoolExecutor
 
-        bounds = np.linspace(0, len(images), workers + 1).astype(int)
-
-        def divide(chunk):
-            start, stop = bounds[chunk], bounds[chunk + 1]
-            np.divide(images[start:stop], np.float32(255.0), out=out[start:stop], dtype=np.float32)
+        def divide(source, target):  # views of the same rows of ``images`` and ``out``
+            np.divide(source, np.float32(255.0), out=target, dtype=np.float32)
 
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(divide, range(workers)))
+            list(pool.map(divide, np.array_split(images, workers), np.array_split(out, workers)))
     return out.reshape(len(out), int(np.prod(out.shape[1:]))) if flatten else out
 
 

@@ -597,13 +597,12 @@ def _calibration_update(probs, targets, n_bins, sample_weight, dtype):
     Multiclass: confidence = top-class probability, accuracy = whether that class is right.
     Bin ``b`` holds confidences in ``[b / n_bins, (b + 1) / n_bins)``; 1.0 goes in the last bin.
     """
-    if len(probs.shape) == 2:
-        # The top class in the scores' own precision: rounding to the state's dtype first
-        # could tie two classes that differ (a float64 softmax 1e-15 apart) and pick the
-        # wrong one.
-        top = ops.argmax(probs, axis=-1)
+    multiclass = len(probs.shape) == 2
+    # The top class in the scores' own precision: rounding to the state's dtype first could tie
+    # two classes that differ (a float64 softmax 1e-15 apart) and pick the wrong one.
+    top = ops.argmax(probs, axis=-1) if multiclass else None
     probs, targets = ops.cast(probs, dtype), ops.cast(targets, dtype)
-    if len(probs.shape) == 2:
+    if multiclass:
         # The top probability read at the arg-max, not ops.max: that refuses an empty batch.
         confidence = ops.take_along_axis(probs, top[:, None], axis=-1)[:, 0]
         accuracy = ops.cast(ops.take_along_axis(targets, top[:, None], axis=-1)[:, 0], dtype)
