@@ -118,14 +118,17 @@ def _interleaved_rates(models, X, y, batch_size, epochs):
 def keras_defaults_cnn(input_shape, filters=(32, 64, 128), dense=128, dropout=0.3):
     """:func:`kerasx.recipes.malaria_cnn`'s layers with every option at Keras's default.
 
-    ``RandomContrast`` keeps the recipe's ``value_range=(0, 1)``: it describes the pixels, not a
-    choice (Keras's default assumes [0, 255]).
+    ``RandomContrast``, ``RandomHue`` and ``RandomSaturation`` keep the recipe's factors and
+    ``value_range=(0, 1)``: the factors have no default, and the range describes the pixels, not
+    a choice (Keras's default assumes [0, 255]).
     """
     inputs = keras.Input(input_shape)
     x = keras.layers.RandomFlip()(inputs)  # Keras's default: "horizontal_and_vertical"
     x = keras.layers.RandomRotation(0.5)(x)
     x = keras.layers.RandomZoom(0.1)(x)
     x = keras.layers.RandomContrast(0.1, value_range=(0, 1))(x)
+    x = keras.layers.RandomHue(0.05, value_range=(0, 1))(x)
+    x = keras.layers.RandomSaturation((0.4, 0.6), value_range=(0, 1))(x)
     x = keras.layers.Rescaling(2.0, offset=-1.0)(x)
     for n_filters in filters:
         x = keras.layers.Conv2D(n_filters, 3, padding="same")(x)

@@ -78,13 +78,37 @@ class TestArchitecture:
     def test_augmentation_and_scaling_layers_inside_the_model(self):
         model = malaria_cnn((16, 16, 3), **SMALL, metrics=[])
         kinds = {type(layer).__name__ for layer in model.layers}
-        assert {"RandomFlip", "RandomRotation", "RandomZoom", "RandomContrast"} <= kinds
+        assert {
+            "RandomFlip",
+            "RandomRotation",
+            "RandomZoom",
+            "RandomContrast",
+            "RandomHue",
+            "RandomSaturation",
+        } <= kinds
         rescale = model.get_layer("rescale")
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(rescale(np.array([0.0, 0.5, 1.0]))), [-1.0, 0.0, 1.0]
         )
         plain = malaria_cnn((16, 16, 3), **SMALL, augment=False, metrics=[])
         assert not any(layer.name.startswith("augment") for layer in plain.layers)
+
+    def test_colour_jitter_keeps_brightness_and_the_black_background(self, rng):
+        """Hue and saturation move a pixel's colour only: HSV's value, max(R, G, B), is kept.
+
+        So the black background of the NIH images (value 0) stays black, and a grey pixel
+        (saturation 0) stays grey; a coloured image does change in training.
+        """
+        model = malaria_cnn((16, 16, 3), **SMALL, metrics=[], seed=0)
+        images = rng.random((6, 16, 16, 3)).astype("float32")
+        images[:, :4] = 0.0  # background
+        images[:, 4:6] = 0.3  # grey
+        out = images
+        for name in ("augment_hue", "augment_saturation"):
+            out = keras.ops.convert_to_numpy(model.get_layer(name)(out, training=True))
+        np.testing.assert_allclose(out.max(axis=-1), images.max(axis=-1), atol=1e-5)
+        np.testing.assert_allclose(out[:, :6], images[:, :6], atol=1e-5)
+        assert np.abs(out - images).max() > 0.01
 
     def test_same_default_metrics_as_the_mlp(self, rng):
         images = rng.random((8, 8, 8, 3)).astype("float32")
