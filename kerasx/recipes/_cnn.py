@@ -126,7 +126,7 @@ def malaria_cnn(
     patience 8) it raised the accuracy on every seed, 0.964 / 0.947 / 0.963 → 0.971 / 0.956 /
     0.971 (mean 0.958 → 0.966), mostly through sensitivity (0.933 → 0.953), at the same time
     per epoch. Inputs at 100×100 instead of 80×80 did not help (0.971 and 0.945 on seeds 0
-    and 1, 1.9× the time per epoch).
+    and 1, 1.8× the time per epoch).
 
     Args:
         input_shape: the shape of one image ``(height, width, 3)``.
