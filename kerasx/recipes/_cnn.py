@@ -125,8 +125,8 @@ def malaria_cnn(
     split at 80×80 (``benchmarks/bench_malaria_models.py``, seeds 0/1/2, early stopping
     patience 8) it raised the accuracy on every seed, 0.964 / 0.947 / 0.963 → 0.971 / 0.956 /
     0.971 (mean 0.958 → 0.966), mostly through sensitivity (0.933 → 0.953), at the same time
-    per epoch. Inputs at 100×100 instead of 80×80 did not help (0.971 and 0.945 on seeds 0
-    and 1, 1.8× the time per epoch).
+    per epoch. Inputs at 100×100 instead of 80×80, tried before the jitter, were no clear gain
+    (seeds 0 and 1: 0.971 and 0.945, against 0.964 and 0.947) at 1.8× the time per epoch.
 
     Args:
         input_shape: the shape of one image ``(height, width, 3)``.
