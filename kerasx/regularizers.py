@@ -1,6 +1,6 @@
-"""Weight penalties in the statistician's parametrization: elastic net and group lasso.
+"""Weight penalties: elastic net and group lasso in the statistician's parametrization, and L2.
 
-Both are ``keras.regularizers.Regularizer`` subclasses written with ``keras.ops``: pass one as
+All three are ``keras.regularizers.Regularizer`` subclasses written with ``keras.ops``: pass one as
 ``kernel_regularizer=`` to a layer and Keras adds its value to the loss.
 
 >>> import keras
@@ -13,7 +13,7 @@ from keras import ops
 
 from kerasx._validation import check_in_range, check_non_negative
 
-__all__ = ["ElasticNet", "GroupLasso"]
+__all__ = ["L2", "ElasticNet", "GroupLasso"]
 
 
 @keras.saving.register_keras_serializable(package="kerasx")
@@ -52,6 +52,53 @@ class ElasticNet(keras.regularizers.Regularizer):
 
     def get_config(self):
         return {"alpha": self.alpha, "l1_ratio": self.l1_ratio}
+
+
+@keras.saving.register_keras_serializable(package="kerasx")
+class L2(keras.regularizers.Regularizer):
+    """Keras's L2 penalty, ``l2 · Σ w²``, summed in a form XLA's CPU backend runs fast.
+
+    The same value and gradient as ``keras.regularizers.L2(l2)`` (up to float rounding), for
+    use as a drop-in ``kernel_regularizer``. Keras sums the squares with one full reduction,
+    which XLA's CPU backend runs slowly: on the 30,000 × 300 first kernel of the course's
+    malaria MLP (9 M weights, 36 MB) it took 6.8 ms, against 2.7 ms for TensorFlow's own
+    kernel, on a 2-core Intel Xeon (TensorFlow 2.21). Here each row of squares is first summed
+    by a matrix-vector product with a vector of ones, which XLA runs at memory speed (1.1 ms),
+    then the row sums are added. In the MLP's XLA training step (batch 32) the penalty cost
+    8-10 ms of 32-35 ms with Keras's L2 and 3 ms with this one. Under JAX, whose reduction is
+    fast, this form made that step 1.7 ms slower, so on every backend but TensorFlow the
+    squares are summed as Keras sums them.
+
+    A kernel of rank > 2 (a convolution's) is summed as ``(-1, last axis)`` rows; a vector or
+    scalar is summed directly.
+
+    Args:
+        l2: the penalty's factor, a float >= 0.
+
+    Raises:
+        ValueError: for a negative or non-finite ``l2``.
+
+    >>> import numpy as np
+    >>> penalty = L2(0.1)
+    >>> round(float(penalty(np.array([[1.0, -2.0], [0.0, 3.0]]))), 4)  # 0.1 * (1 + 4 + 9)
+    1.4
+    """
+
+    def __init__(self, l2=0.01):
+        self.l2 = float(check_non_negative("l2", l2))
+
+    def __call__(self, x):
+        x = ops.convert_to_tensor(x)
+        squares = ops.square(x)
+        if len(x.shape) < 2 or keras.backend.backend() != "tensorflow":
+            total = ops.sum(squares)
+        else:
+            rows = ops.reshape(squares, (-1, x.shape[-1]))
+            total = ops.sum(ops.matmul(rows, ops.ones((x.shape[-1], 1), dtype=x.dtype)))
+        return ops.cast(self.l2, x.dtype) * total
+
+    def get_config(self):
+        return {"l2": self.l2}
 
 
 def _safe_norm(squared_norm):

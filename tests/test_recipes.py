@@ -17,6 +17,7 @@ from kerasx.recipes import (
     parameter_breakdown,
     softmax_regression,
 )
+from kerasx.regularizers import L2
 
 
 def hand_count(sizes):
@@ -200,6 +201,16 @@ class TestSmallBuilders:
         expected = 0.1 * np.abs(kernel).sum() + 0.2 * (kernel**2).sum()
         assert np.isclose(float(model.losses[0]), expected, rtol=1e-5)
         assert sum(isinstance(la, keras.layers.Dropout) for la in model.layers) == 2
+
+    def test_l2_alone_is_kerasx_l2_with_keras_l2_value(self):
+        # Without L1 the recipes take kerasx's L2 (Keras's penalty, summed faster under XLA).
+        model = mlp(3, hidden=(4,), l2=0.2)
+        layer = model.get_layer("hidden_1")
+        assert isinstance(layer.kernel_regularizer, L2)
+        reference = keras.regularizers.L2(0.2)(layer.kernel)
+        assert np.isclose(float(model.losses[0]), float(reference), rtol=1e-6)
+        malaria = malaria_mlp((4, 4, 3), hidden=(5,), l2=1e-3, metrics=["accuracy"])
+        assert isinstance(malaria.get_layer("my_dense_layer").kernel_regularizer, L2)
 
     def test_linear_layers_collapse(self, rng):
         model = mlp(3, hidden=(4, 5), n_classes=1, activation="linear")

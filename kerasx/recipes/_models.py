@@ -132,6 +132,10 @@ def _regularizer(l1, l2):
     check_non_negative("l2", l2)
     if l1 == 0 and l2 == 0:
         return None
+    if l1 == 0:  # Keras's L2, summed in a form XLA runs faster on CPU
+        from kerasx.regularizers import L2
+
+        return L2(l2)
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 

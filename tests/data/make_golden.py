@@ -21,7 +21,7 @@ import numpy as np
 
 from kerasx import __version__, losses, metrics
 from kerasx.calibration import TemperatureScaling
-from kerasx.regularizers import ElasticNet, GroupLasso
+from kerasx.regularizers import L2, ElasticNet, GroupLasso
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NUM_CLASSES = 3
@@ -82,6 +82,7 @@ def build(x):
     hidden = normalization(inputs)
     hidden = keras.layers.Dense(6, "tanh", kernel_regularizer=ElasticNet(0.01, 0.3))(hidden)
     hidden = keras.layers.Dense(5, "tanh", kernel_regularizer=GroupLasso(0.01))(hidden)
+    hidden = keras.layers.Dense(5, "tanh", kernel_regularizer=L2(0.01))(hidden)
     outputs = {}
     for name in BINARY_LOSSES:
         logit = keras.layers.Dense(1, name=f"{name}_logit")(hidden)
