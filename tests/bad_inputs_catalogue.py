@@ -557,6 +557,12 @@ METRICS = [
 
 REGULARIZERS = [
     Row(
+        "kerasx.regularizers.L2",
+        "a negative factor",
+        "Invalid value for argument `l2`. Expected a float >= 0. Received: l2=-0.01",
+        call=lambda ctx: __import__("kerasx.regularizers").regularizers.L2(-0.01),
+    ),
+    Row(
         "kerasx.regularizers.ElasticNet",
         "l1_ratio above 1",
         "Invalid value for argument `l1_ratio`. Expected a float in [0, 1]. Received: l1_ratio=1.5",
