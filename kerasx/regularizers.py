@@ -1,7 +1,7 @@
 """Weight penalties: elastic net and group lasso in the statistician's parametrization, and L2.
 
-All three are ``keras.regularizers.Regularizer`` subclasses written with ``keras.ops``: pass one as
-``kernel_regularizer=`` to a layer and Keras adds its value to the loss.
+All three are ``keras.regularizers.Regularizer`` subclasses written with ``keras.ops``: pass
+one as ``kernel_regularizer=`` to a layer and Keras adds its value to the loss.
 
 >>> import keras
 >>> from kerasx.regularizers import GroupLasso
@@ -69,8 +69,8 @@ class L2(keras.regularizers.Regularizer):
     fast, this form made that step 1.7 ms slower, so on every backend but TensorFlow the
     squares are summed as Keras sums them.
 
-    A kernel of rank > 2 (a convolution's) is summed as ``(-1, last axis)`` rows; a vector or
-    scalar is summed directly.
+    A kernel of rank > 2 (a convolution's) is summed as ``(-1, last axis)`` rows; a vector, a
+    scalar, an empty tensor or one of unknown shape is summed directly.
 
     Args:
         l2: the penalty's factor, a float >= 0.
@@ -90,11 +90,12 @@ class L2(keras.regularizers.Regularizer):
     def __call__(self, x):
         x = ops.convert_to_tensor(x)
         squares = ops.square(x)
-        if len(x.shape) < 2 or keras.backend.backend() != "tensorflow":
-            total = ops.sum(squares)
+        columns = x.shape[-1] if len(x.shape) >= 2 else None
+        if not columns or None in x.shape or keras.backend.backend() != "tensorflow":
+            total = ops.sum(squares)  # vectors, empty or unknown shapes, other backends
         else:
-            rows = ops.reshape(squares, (-1, x.shape[-1]))
-            total = ops.sum(ops.matmul(rows, ops.ones((x.shape[-1], 1), dtype=x.dtype)))
+            rows = ops.reshape(squares, (-1, columns))
+            total = ops.sum(ops.matmul(rows, ops.ones((columns, 1), dtype=x.dtype)))
         return ops.cast(self.l2, x.dtype) * total
 
     def get_config(self):

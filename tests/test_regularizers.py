@@ -34,13 +34,24 @@ def kernel(rng):
 
 @pytest.mark.backend_agnostic
 class TestL2:
-    @pytest.mark.parametrize("shape", [(6, 4), (5,), (), (3, 3, 2, 4), (7, 1), (1, 9)])
+    @pytest.mark.parametrize("shape", [(6, 4), (5,), (), (3, 3, 2, 4), (7, 1), (1, 9), (3, 0)])
     @pytest.mark.parametrize("l2", [0.0, 0.01, 1.5])
     def test_matches_numpy_and_keras_l2(self, shape, l2, rng):
         w = rng.standard_normal(shape).astype("float32")
         value = to_numpy(L2(l2)(w))
         assert value == pytest.approx(l2 * (w.astype("float64") ** 2).sum(), rel=1e-6, abs=1e-12)
         assert value == pytest.approx(to_numpy(keras.regularizers.L2(l2)(w)), rel=1e-6)
+
+    def test_unknown_shape_inside_a_traced_function(self, rng):
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip("shapes are always known under JAX's jit")
+        import tensorflow as tf
+
+        w = rng.standard_normal((5, 4)).astype("float32")
+        traced = tf.function(L2(0.3), input_signature=[tf.TensorSpec((None, None), tf.float32)])
+        assert to_numpy(traced(w)) == pytest.approx(
+            0.3 * (w.astype("float64") ** 2).sum(), rel=1e-6
+        )
 
     def test_large_kernel_sums_accurately(self, rng):
         # A 3,000 x 300 kernel (900,000 squares): float32 sums drift first on long sums.
