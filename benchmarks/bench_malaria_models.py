@@ -43,6 +43,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 import numpy as np
 from _targets import Targets
+from _timing import EpochTimer
 
 from kerasx.data import describe_source, load_malaria
 from kerasx.recipes import logistic_baseline, malaria_cnn, malaria_mlp
@@ -105,19 +106,6 @@ def score(y_true, probabilities):
         "mcc": metrics.matthews_corrcoef(y_true, y_pred),
         "roc_auc": metrics.roc_auc_score(y_true, np.asarray(probabilities).ravel()),
     }
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each epoch (training and validation)."""
-
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
 
 
 def fit(model, X, y, settings, patience):

@@ -27,8 +27,8 @@ Two measurements on the shared malaria cell images (or ``--data synthetic``), si
 
   **Why the feed matters** (measured on a 2-core Intel Xeon, TensorFlow 2.21): ``fit(X, y)``
   makes a new ``tf.data`` iterator every epoch, and after about half of those the training
-  step ran on one core for the whole epoch (process CPU 100 % instead of 180 %), at 0.55× the
-  two-core rate; the course's arm and the recipe's both did so when fed that way. Over one
+  step ran on one core for the whole epoch (process CPU 100 % instead of 180 %), at 0.51-0.71×
+  the two-core rate (arm by arm, on a fresh clone); the course's arm and the recipe's both did so when fed that way. Over one
   iterator, as ``kerasx malaria`` feeds it, every epoch of 5 runs used both cores.
 
 * **The CNN** — samples/s of ``fit`` for :func:`kerasx.recipes.malaria_cnn` as ``kerasx
@@ -64,6 +64,7 @@ import keras
 import numpy as np
 from _course import compiled_course_mlp
 from _targets import Targets, machine
+from _timing import EpochTimer
 
 from kerasx.commands._malaria_resume import epoch_batches
 from kerasx.data import load_malaria
@@ -96,21 +97,6 @@ def loading_rates(source, image_sizes, fraction):
 def course_model(input_shape):
     """The course's code, verbatim in spirit: default compile."""
     return compiled_course_mlp(input_shape)
-
-
-class _EpochTimer(keras.callbacks.Callback):
-    """Records each epoch's wall seconds and the process's CPU seconds over it."""
-
-    def __init__(self):
-        super().__init__()
-        self.epochs = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = (time.perf_counter(), time.process_time())
-
-    def on_epoch_end(self, epoch, logs=None):
-        wall, cpu = time.perf_counter(), time.process_time()
-        self.epochs.append((wall - self.start[0], cpu - self.start[1]))
 
 
 def _fit_arrays(model, X, y, batch_size, epochs, timer):
@@ -149,7 +135,7 @@ def _timed_arms(arms, X, y, batch_size, epochs, rounds):
     for round_ in range(rounds):
         for name in list(arms) if round_ % 2 == 0 else list(arms)[::-1]:
             model, fit = arms[name]
-            timer = _EpochTimer()
+            timer = EpochTimer()
             fit(model, X, y, batch_size, epochs + 1, timer)
             timed[name] += timer.epochs[1:]  # epoch 0 traces and compiles
     results = {}
