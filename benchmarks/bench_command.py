@@ -1,22 +1,21 @@
 """Where an epoch of ``kerasx malaria`` goes, next to a bare ``fit`` of the same model.
 
 The command's own training code runs, whatever it currently is: the settings come from the command's parser
-(``kerasx.commands.malaria.add_arguments`` and ``resolve_settings``), the model from
-``_malaria_train._build`` and the training from ``_malaria_train._fit`` (in a fresh ``--out``
-each time), which builds the callbacks (backup, early stopping, HistoryFrame, LearningCurves)
-and calls ``model.fit(..., verbose=2)`` with the validation rows. The benchmark only wraps that ``model.fit`` to
+(``kerasx.commands.malaria.add_arguments`` and ``config_from_args``), the model from
+``kerasx.malaria.train.build_model`` and the training from ``kerasx.malaria.train.fit_network``
+(in a fresh ``--out`` each time), which builds the callbacks (backup, early stopping,
+HistoryFrame, LearningCurves) and calls ``model.fit(..., verbose=2)`` with the validation rows. The benchmark only wraps that ``model.fit`` to
 time every hook each callback overrides, the progress lines (Keras's ``ProgbarLogger``) and the
 validation pass, and times the PNG rendering thread (``kerasx.callbacks._render.save_png``),
-which runs beside training rather than inside a hook. Those two functions are private and
-another change may rename them: this file then fails at once (AttributeError), it does not
-measure a copy.
+which runs beside training rather than inside a hook. That one is private and another change
+may rename it: this file then fails at once (AttributeError), it does not measure a copy.
 
-The bare ``fit`` trains a second model from ``_build`` (same seed) on the same training rows
+The bare ``fit`` trains a second model from ``build_model`` (same seed) on the same training rows
 (the ones ``validation_split`` leaves), epochs and batch size: no validation, no callbacks,
 ``verbose=0``. Both are warmed up (traced, XLA-compiled) first and then run alternating
 (A B B A ...) in one process, so drifts in machine load hit both alike. The overhead is the
 median over rounds of command fit time / bare fit time. Targets: ≤ 1.10 (10 % overhead), and
-the backup (every hook of ``Backup``: the saves, the final one included) ≤ 5 % of the bare fit
+the backup (every hook of ``BackupAndResume``: the saves, the final one included) ≤ 5 % of the bare fit
 time; a full run exits 1 when one is missed, ``--quick`` only reports them. Each fit runs 6
 epochs, the fewest a run at the command's defaults trains (patience 5), so the once-per-fit
 costs (the final save, the last drawing) weigh as in the shortest real run. The same ratio in
@@ -45,9 +44,9 @@ import keras
 from _targets import Targets, machine
 
 from kerasx.callbacks import _render
-from kerasx.commands import _malaria_train
 from kerasx.commands._common import CommandParser
-from kerasx.commands.malaria import add_arguments, resolve_settings
+from kerasx.commands.malaria import add_arguments, config_from_args
+from kerasx.malaria import train
 
 #: The hooks a callback may override, grouped by the part of the epoch they run in.
 HOOKS = {
@@ -64,7 +63,7 @@ HOOKS = {
 }
 #: What each callback of the command stands for, by a word in its class name.
 ROLES = {
-    "Backup": "backup",
+    "BackupAndResume": "backup",
     "EarlyStopping": "early stopping",
     "HistoryFrame": "history",
     "LearningCurves": "plotting",
@@ -153,42 +152,36 @@ def instrumented(model, profile):
         del model.fit
 
 
-def command_settings(args, out):
-    """The command's settings for this benchmark, through its own parser."""
+def command_config(args):
+    """The command's config for this benchmark, through its own parser."""
     parser = CommandParser(prog="kerasx malaria")
     add_arguments(parser)
     size = "--image-size" if args.model == "mlp" else "--cnn-image-size"
     argv = ["--data", "synthetic", "--model", args.model, "--fraction", str(args.fraction)]
-    argv += [size, str(args.image_size), "--epochs", str(args.epochs), "--out", out]
-    return resolve_settings(parser.parse_args(argv))
+    argv += [size, str(args.image_size), "--epochs", str(args.epochs)]
+    return config_from_args(parser.parse_args(argv))
 
 
-def run_command(model, X, y, settings, epochs):
-    """One ``_fit`` of the command, instrumented: (seconds, Profile)."""
+def run_command(model, X, y, config, root, epochs):
+    """One ``fit_network`` of the command, instrumented: (seconds, Profile)."""
     profile = Profile()
     with instrumented(model, profile):
         start, cpu = time.perf_counter(), time.process_time()
         with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
             # A fresh --out each time: a backup left by the previous fit would resume it.
-            out = tempfile.mkdtemp(dir=settings["out"])
-            settings = {**settings, "epochs": epochs, "out": out}
-            _malaria_train._fit(model_name(settings), model, X, y, settings)
+            out = tempfile.mkdtemp(dir=root)
+            train.fit_network(config.models[0], model, X, y, config.replace(epochs=epochs), out)
         _render.flush()
         seconds = time.perf_counter() - start
     profile.cpu = time.process_time() - cpu
     return seconds, profile
 
 
-def model_name(settings):
-    """The one model the settings train: ``"mlp"`` or ``"cnn"``."""
-    return settings["models"][0]
-
-
-def run_bare(model, X, y, settings, epochs):
+def run_bare(model, X, y, config, epochs):
     """A bare ``fit`` on the rows the command trains on: (seconds, process CPU seconds)."""
-    n_fit = _malaria_train.validation_rows(len(X), settings["validation_split"])
+    n_fit = train.validation_rows(len(X), config.validation_split)
     start, cpu = time.perf_counter(), time.process_time()
-    model.fit(X[:n_fit], y[:n_fit], epochs=epochs, batch_size=settings["batch_size"], verbose=0)
+    model.fit(X[:n_fit], y[:n_fit], epochs=epochs, batch_size=config.batch_size, verbose=0)
     return time.perf_counter() - start, time.process_time() - cpu
 
 
@@ -262,27 +255,28 @@ def main(argv=None):
 
     print(machine())
     keras.utils.set_random_seed(0)
-    with tempfile.TemporaryDirectory() as out:
-        settings = command_settings(args, out)
-        (X, y), _ = _malaria_train.load(settings, args.image_size)
-        name = model_name(settings)
-        models = [_malaria_train._build(name, X, settings["seed"], settings["xla"]) for _ in "cb"]
+    with tempfile.TemporaryDirectory() as root:
+        config = command_config(args)
+        split = train.load_split(config, args.image_size)
+        X, y = split.x_train, split.y_train
+        name = config.models[0]
+        models = [train.build_model(name, X, config) for _ in "cb"]
         print(
             f"kerasx malaria --model {name}: {len(X)} synthetic training images "
             f"{args.image_size}x{args.image_size}, validation_split "
-            f"{settings['validation_split']}, batch {settings['batch_size']}, {args.epochs} "
+            f"{config.validation_split}, batch {config.batch_size}, {args.epochs} "
             f"epoch(s) a fit, {args.rounds} alternating rounds, backend {keras.backend.backend()}"
         )
-        run_command(models[0], X, y, settings, 1)  # warm-up: tracing and XLA compilation
-        run_bare(models[1], X, y, settings, 1)
+        run_command(models[0], X, y, config, root, 1)  # warm-up: tracing and XLA compilation
+        run_bare(models[1], X, y, config, 1)
         command_runs, bare_runs, ratios, cpu_ratios = [], [], [], []
         for round_ in range(args.rounds):
             order = ("command", "bare") if round_ % 2 == 0 else ("bare", "command")
             for side in order:
                 if side == "command":
-                    command_runs.append(run_command(models[0], X, y, settings, args.epochs))
+                    command_runs.append(run_command(models[0], X, y, config, root, args.epochs))
                 else:
-                    seconds, cpu = run_bare(models[1], X, y, settings, args.epochs)
+                    seconds, cpu = run_bare(models[1], X, y, config, args.epochs)
                     bare_runs.append(seconds)
             ratios.append(command_runs[-1][0] / bare_runs[-1])
             cpu_ratios.append(command_runs[-1][1].cpu / cpu)

@@ -16,7 +16,7 @@ Two measurements on the shared malaria cell images (or ``--data synthetic``), si
     + Sensitivity + Specificity + MCC), fed like the course's;
   - ``default, accuracy only``: the same with ``metrics=["accuracy"]``, to show the metrics' cost;
   - ``default, kerasx malaria's feed``: the default model fed as ``kerasx malaria`` feeds it
-    (:func:`kerasx.commands._malaria_resume.epoch_batches`: one ``tf.data`` iterator over all
+    (:func:`kerasx.callbacks.epoch_batches`: one ``tf.data`` iterator over all
     epochs, ``steps_per_epoch``). This is the recipe at its default, the arm the target checks.
 
   Each arm trains in one ``fit`` call of 1 warm-up epoch (tracing, XLA compilation) and
@@ -66,7 +66,7 @@ from _course import compiled_course_mlp
 from _targets import Targets, machine
 from _timing import EpochTimer
 
-from kerasx.commands._malaria_resume import epoch_batches
+from kerasx.callbacks import epoch_batches
 from kerasx.data import load_malaria
 from kerasx.recipes import malaria_cnn, malaria_mlp
 

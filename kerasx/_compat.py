@@ -12,6 +12,8 @@ import threading
 
 import keras
 
+from kerasx._validation import InvalidArgument
+
 # --------------------------------------------------------------------------------------------
 # Callbacks and metrics
 # --------------------------------------------------------------------------------------------
@@ -195,6 +197,46 @@ def keras_tuner_whole_json_files():
 
 
 # ----------------------------------------------------------------------------------------------
+# EarlyStopping's counters (kerasx.callbacks.ResumableEarlyStopping)
+
+#: The attributes of ``keras.callbacks.EarlyStopping`` that hold its progress (Keras 3.15): the
+#: best monitored value, the epochs since it improved and the epoch it was reached. None of them
+#: is documented; ``tests/test_compat.py`` pins that they drive the stopping decision.
+_EARLY_STOPPING_COUNTERS = ("best", "wait", "best_epoch")
+
+
+def early_stopping_state(callback):
+    """``{"best", "wait", "best_epoch"}`` of a ``keras.callbacks.EarlyStopping``, JSON-ready.
+
+    >>> stopping = keras.callbacks.EarlyStopping()
+    >>> stopping.on_train_begin()
+    >>> early_stopping_state(stopping)
+    {'best': None, 'wait': 0, 'best_epoch': 0}
+    """
+    best, wait, best_epoch = (getattr(callback, name) for name in _EARLY_STOPPING_COUNTERS)
+    return {
+        "best": None if best is None else float(best),
+        "wait": int(wait),
+        "best_epoch": int(best_epoch),
+    }
+
+
+def early_stopping_best_weights(callback):
+    """The weights an ``EarlyStopping`` with ``restore_best_weights`` kept (``best_weights``)."""
+    return getattr(callback, "best_weights", None)
+
+
+def set_early_stopping_state(callback, state, best_weights):
+    """Puts counters of :func:`early_stopping_state` and best weights back into ``callback``.
+
+    Call it after ``EarlyStopping.on_train_begin`` (which resets them).
+    """
+    for name in _EARLY_STOPPING_COUNTERS:
+        setattr(callback, name, state[name])
+    callback.best_weights = best_weights
+
+
+# ----------------------------------------------------------------------------------------------
 # TapeModel (kerasx.training) and reloading legacy .h5 files (kerasx.recipes.load_trained_model)
 
 
@@ -233,7 +275,7 @@ def loss_tracker(model):
     for metric in getattr(model, "metrics", None) or []:
         if metric.name == "loss" and isinstance(metric, keras.metrics.Mean):
             return metric
-    raise ValueError(
+    raise InvalidArgument(
         "Invalid value for argument `model`. Expected a compiled keras.Model (with a loss "
         f"tracker). Received: model={model!r}"
     )

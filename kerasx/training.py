@@ -42,6 +42,7 @@ if keras.backend.backend() != "tensorflow":
 import tensorflow as tf
 
 from kerasx import _compat
+from kerasx._validation import InvalidArgument
 
 __all__ = ["TapeModel"]
 
@@ -193,7 +194,7 @@ class TapeModel(keras.Model):
         except (AttributeError, ValueError):
             inputs = outputs = None
         if not inputs or not outputs:
-            raise ValueError(
+            raise InvalidArgument(
                 "Invalid value for argument `model`. Expected a functional or built Sequential "
                 "model with symbolic `inputs` and `outputs` (start a Sequential model with "
                 f"`keras.Input(shape)`). Received: model={model!r}"
@@ -257,14 +258,14 @@ class TapeModel(keras.Model):
         """
         weights = self.trainable_weights
         if not weights:
-            raise ValueError(
+            raise InvalidArgument(
                 f"Model {self.name!r} has no trainable weights, so a training step has nothing "
                 "to update. Build the model, and set `trainable=True` on the layers to train."
             )
         gradients = tape.gradient(loss, weights)
         missing = [w.path for w, g in zip(weights, gradients, strict=True) if g is None]
         if missing:
-            raise ValueError(
+            raise InvalidArgument(
                 f"No gradient for the trainable weight(s) {missing} of model {self.name!r}: the "
                 "loss does not depend on them. Use them in `call`, or set `trainable=False` on "
                 "their layer."

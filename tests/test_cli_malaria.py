@@ -22,7 +22,7 @@ from sklearn.metrics import accuracy_score, matthews_corrcoef, roc_auc_score
 from test_report import assert_table_matches, parse_page
 
 from kerasx.cli import main
-from kerasx.commands.malaria import BACKUP_DIR, output_files
+from kerasx.malaria import BACKUP_DIR, METRICS_SCHEMA, output_files
 
 TINY = ["--data", "synthetic", "--image-size", "8", "--fraction", "0.25", "--seed", "1", "--no-xla"]
 
@@ -77,7 +77,9 @@ def test_metrics_json_has_one_entry_per_model(synthetic_run):
     _, _, out = synthetic_run
     report = json.loads((out / "metrics.json").read_text())
     assert {"mlp", "cnn", "baseline"} <= set(report)
-    assert set(report) - {"mlp", "cnn", "baseline"} == {"data", "settings"}
+    assert set(report) - {"mlp", "cnn", "baseline"} == {"schema", "run", "data", "settings"}
+    assert report["schema"] == METRICS_SCHEMA
+    assert report["run"] == json.loads((out / "run.json").read_text())["run"]
     import keras
 
     assert report["settings"]["backend"] == {
@@ -214,16 +216,16 @@ def test_the_recorded_command_repeats_the_settings(argv, tmp_path):
     Catches a command that leaves out an option that was given, one that omits ``--split``
     (the validation rows of an external run depend on it) and unquoted paths."""
     from kerasx.cli import build_parser
-    from kerasx.commands.malaria import reproduce_command, resolve_settings
+    from kerasx.commands.malaria import config_from_args
 
     (tmp_path / "Parasitized").mkdir()
     argv = [str(tmp_path) if arg == "MALARIA" else arg for arg in argv]
     parser = build_parser()
-    settings = resolve_settings(parser.parse_args(["malaria", *argv]))
-    command = shlex.split(reproduce_command(settings))
+    config = config_from_args(parser.parse_args(["malaria", *argv]))
+    command = shlex.split(config.command_line("runs/x"))
     assert command[:2] == ["kerasx", "malaria"] and "--quick" not in command
-    again = resolve_settings(parser.parse_args(command[1:]))
-    assert {**again, "quick": settings["quick"]} == settings
+    again = config_from_args(parser.parse_args(command[1:]))
+    assert again == config.replace(quick=False)
 
 
 def test_grad_cam_runs_on_a_few_chosen_cells_only(monkeypatch, tmp_path):
@@ -233,7 +235,7 @@ def test_grad_cam_runs_on_a_few_chosen_cells_only(monkeypatch, tmp_path):
     import keras
 
     from kerasx import explain
-    from kerasx.commands import _malaria_report
+    from kerasx.malaria import report as _malaria_report
 
     calls = []
     original = explain.grad_cam
@@ -508,15 +510,16 @@ def test_the_recorded_command_names_the_backend_auto_chose():
     the same backend after the rule changes. Catches a command that records ``--backend auto``
     (or nothing)."""
     from kerasx.cli import build_parser
-    from kerasx.commands.malaria import reproduce_command, resolve_settings
+    from kerasx.commands.malaria import choose_backend, config_from_args
 
     parser = build_parser()
     for options, backend in (
         ([], "tensorflow"),
         (["--model", "mlp", "--batch-size", "128"], "jax"),
     ):
-        settings = resolve_settings(parser.parse_args(["malaria", "--data", "synthetic", *options]))
-        command = shlex.split(reproduce_command(settings))
+        args = parser.parse_args(["malaria", "--data", "synthetic", *options])
+        args.backend = choose_backend(args)  # what kerasx's main does before Keras is imported
+        command = shlex.split(config_from_args(args).command_line("runs/x"))
         assert command[command.index("--backend") + 1] == backend
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kerasx.commands.malaria import BACKUP_DIR
+from kerasx.malaria import BACKUP_DIR
 
 ARGV = [
     "malaria", "--data", "synthetic", "--model", "all", "--fraction", "0.1",
@@ -73,9 +73,9 @@ def _kill_after(out, name, rows, timeout=300):
     assert process.returncode == -signal.SIGKILL
 
 
-def _finish(out):
+def _finish(out, argv=ARGV):
     result = subprocess.run(
-        _command(out), env=_environment(), capture_output=True, text=True, timeout=600
+        _command(out, argv), env=_environment(), capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -129,6 +129,78 @@ def test_sigkill_twice_then_rerun_equals_an_uninterrupted_run(tmp_path):
     assert record["state"] == "finished" and record["ended"] >= record["started"]
     assert not (crashed / BACKUP_DIR).exists()
     assert not (crashed / "history_mlp.csv").exists()
+
+
+#: Early stopping that binds mid-run: the MLP on these cells stops after 6 of 25 epochs (best
+#: epoch 3, patience 2), so epochs 4 and 5 end with ``wait`` 1 and 2.
+PATIENCE_ARGV = [
+    "malaria", "--data", "synthetic", "--model", "mlp", "--fraction", "0.1", "--image-size", "16",
+    "--epochs", "25", "--patience", "2", "--no-xla", "--deterministic",
+]  # fmt: skip
+
+# The command in a process whose backups save after every epoch (ratio 0), so that a backup is
+# committed at each epoch and the kill can be aimed at one where ``wait`` > 0.
+_EVERY_EPOCH = """
+import sys
+from kerasx.callbacks import backup
+init = backup.BackupAndResume.__init__
+backup.BackupAndResume.__init__ = lambda self, folder, stopping=None, ratio=0.0: init(
+    self, folder, stopping, 0.0
+)
+from kerasx.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_while_patience_counts_resumes_to_the_same_stop(tmp_path):
+    """Killed when the backup holds ``wait`` > 0 (epochs without improvement already counted),
+    then run again: the run stops at the same epoch, with the same best epoch and the same
+    weights, as an uninterrupted one.
+
+    Catches a resume that resets EarlyStopping's ``wait`` to 0 (planted: the resumed run then
+    trains one epoch more than the uninterrupted one, 7 instead of 6) or its ``best`` (it
+    would take the first resumed epoch as the best), which the 4-epoch test above cannot: there
+    patience can only bind at the last epoch.
+    """
+    whole = tmp_path / "whole"
+    _finish(whole, PATIENCE_ARGV)
+    expected = json.loads((whole / "metrics.json").read_text())["mlp"]
+    assert expected["epochs_run"] < 25, "patience did not bind mid-run: the test proves nothing"
+
+    crashed = tmp_path / "crashed"
+    folder = crashed / BACKUP_DIR / "mlp"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _EVERY_EPOCH, *PATIENCE_ARGV, "--out", str(crashed)],
+        env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            state = _mid_training_backup(folder)
+            if state is not None and state["wait"] >= 1:
+                break
+            assert process.poll() is None, "the command ended before a backup with wait > 0"
+            assert time.monotonic() < deadline, "no progress"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    killed_at = _mid_training_backup(folder)
+    assert killed_at["wait"] >= 1 and killed_at["epoch"] < expected["epochs_run"]
+
+    _finish(crashed, PATIENCE_ARGV)
+    got = json.loads((crashed / "metrics.json").read_text())["mlp"]
+    assert (got["epochs_run"], got["best_epoch"]) == (
+        expected["epochs_run"],
+        expected["best_epoch"],
+    )
+    history = pd.read_csv(crashed / "history.csv")
+    assert history["epoch"].tolist() == list(range(expected["epochs_run"]))
+    for a, b in zip(
+        _weights(whole / "model.keras"), _weights(crashed / "model.keras"), strict=True
+    ):
+        np.testing.assert_array_equal(b, a)
 
 
 def _bad_run(tmp_path, *extra):

@@ -13,9 +13,12 @@ key, and checks its arguments with the standard message. Plots are drawn headles
 - :class:`TimeLimit`: stops training after a wall-clock budget.
 - :class:`NaNGuard`: stops on a non-finite loss, gradient or weight; weights stay finite.
 - :class:`GradientNorm`: logs the global gradient norm.
+- :class:`BackupAndResume`, :class:`ResumableEarlyStopping`, :func:`epoch_batches`: crash-safe
+  training that running the same code again resumes, ending on the weights of an
+  uninterrupted run (``backup.py``).
 
 One file per family: ``history.py``, ``plots.py`` (with the headless renderer ``_render.py``),
-``lr.py``, ``guards.py`` and ``diagnostics.py``. Callbacks with a best epoch
+``lr.py``, ``guards.py``, ``diagnostics.py`` and ``backup.py``. Callbacks with a best epoch
 (:class:`LearningCurves`, :class:`TimeLimit`) decide which way is better in one place,
 ``_direction.py``: an explicit ``mode`` wins; with ``mode="auto"`` the monitored key is looked up
 among the model's compiled metrics (a kerasx metric's ``direction``, else Keras's own hint),
@@ -31,6 +34,13 @@ backend.
 'auto'
 """
 
+from kerasx.callbacks.backup import (
+    BackupAndResume,
+    ResumableEarlyStopping,
+    epoch_batches,
+    epoch_order,
+    read_backup_state,
+)
 from kerasx.callbacks.diagnostics import GradientNorm
 from kerasx.callbacks.guards import NaNGuard, TimeLimit
 from kerasx.callbacks.history import HistoryFrame
@@ -38,6 +48,7 @@ from kerasx.callbacks.lr import LRFinder, OneCycle, one_cycle_schedule
 from kerasx.callbacks.plots import ConfusionMatrixLogger, LearningCurves
 
 __all__ = [
+    "BackupAndResume",
     "ConfusionMatrixLogger",
     "GradientNorm",
     "HistoryFrame",
@@ -45,6 +56,10 @@ __all__ = [
     "LearningCurves",
     "NaNGuard",
     "OneCycle",
+    "ResumableEarlyStopping",
     "TimeLimit",
+    "epoch_batches",
+    "epoch_order",
     "one_cycle_schedule",
+    "read_backup_state",
 ]

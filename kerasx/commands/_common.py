@@ -12,6 +12,7 @@ import os
 import sys
 
 from kerasx._validation import (
+    InvalidArgument,
     argument_type,
     check_in_range,
     check_int,
@@ -86,13 +87,18 @@ _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES,
 
 
 def _is_user_error(error):
+    """Whether ``error`` is the user's to fix: anything else is a bug and keeps its traceback.
+
+    A plain ``ValueError`` is *not* one: it may come from a kerasx bug or from inside Keras, and
+    hiding it behind one line would hide the bug from the user and from us.
+    """
     if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
         return True
     return isinstance(error, _user_error_types())
 
 
 def _user_error_types():
-    types = [ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError]
+    types = [InvalidArgument, FileNotFoundError, NotADirectoryError, IsADirectoryError]
     data = sys.modules.get("kerasx.data")  # only loaded if a command used it
     if data is not None:
         types.append(data.DatasetUnavailableError)
@@ -102,8 +108,9 @@ def _user_error_types():
 def report_user_error(command, error, debug=False):
     """Turns a user error into one line on stderr and exit status 2; re-raises anything else.
 
-    User errors: ``ValueError``, a missing file or folder, a data set that cannot be had, and an
-    ``OSError`` of a full disk or a place the user cannot write to.
+    User errors: :class:`kerasx.InvalidArgument`, a missing file or folder, a data set that
+    cannot be had (:class:`kerasx.data.DatasetUnavailableError`), and an ``OSError`` of a full
+    disk or a place the user cannot write to. Their hint, if any, is part of their message.
 
     Args:
         command: the command's name, e.g. ``"tune"``.
@@ -116,12 +123,15 @@ def report_user_error(command, error, debug=False):
     Raises:
         BaseException: ``error`` itself, when ``debug`` is true or it is not a user error.
 
-    >>> report_user_error("tune", ValueError("bad value"))
+    >>> report_user_error("tune", InvalidArgument("bad value", hint="Try 3."))
     2
+    >>> report_user_error("tune", ValueError("a bug"))
+    Traceback (most recent call last):
+    ...
+    ValueError: a bug
     """
     if debug or not _is_user_error(error):
         raise error
     message = str(error).strip().replace("\n", " ")
-    hint = getattr(error, "kerasx_hint", None)
-    print(f"kerasx {command}: {message}{' ' + hint if hint else ''}", file=sys.stderr)
+    print(f"kerasx {command}: {message}", file=sys.stderr)
     return 2

@@ -14,6 +14,8 @@ import base64
 import json
 import os
 
+from kerasx._validation import InvalidArgument
+
 __all__ = ["FIGURES", "REPORT_FILE", "load_run", "number", "render_report", "write_report"]
 
 #: The page's file name inside a run folder.
@@ -110,7 +112,22 @@ def _read_json(path, required):
         with open(path, encoding="utf-8") as file:
             return json.load(file)
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path!r} is not valid JSON ({error})") from None
+        raise InvalidArgument(f"{path!r} is not valid JSON ({error})") from None
+
+
+def _check_one_run(run_dir, metrics, run):
+    """Refuses a folder whose metrics.json and run.json come from two different runs."""
+    if run.get("state") not in (None, "finished"):
+        raise InvalidArgument(
+            f"{run_dir!r} holds a run that is {run.get('state')}: its metrics.json, if any, is "
+            "from an earlier run. Finish the run (run its command again) or use --restart."
+        )
+    recorded, measured = run.get("run"), metrics.get("run")
+    if (recorded or measured) and recorded != measured:
+        raise InvalidArgument(
+            f"{run_dir!r} holds files of two runs: metrics.json is of run {measured!r}, "
+            f"run.json of run {recorded!r}. Run the command of run.json again to rebuild it."
+        )
 
 
 def load_run(run_dir):
@@ -125,18 +142,19 @@ def load_run(run_dir):
 
     Raises:
         FileNotFoundError: a missing folder or a folder without metrics.json.
-        ValueError: a metrics.json that is not JSON or not a run's (no ``data`` entry).
+        kerasx.InvalidArgument: a metrics.json that is not JSON or not a run's (no ``data``
+            entry), or files that disagree with run.json (another run, or one not finished).
     """
+    from kerasx.malaria.record import read_metrics
+
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
         raise FileNotFoundError(f"run folder {run_dir!r} not found")
-    metrics = _read_json(os.path.join(run_dir, "metrics.json"), required=True)
-    if not isinstance(metrics, dict) or not isinstance(metrics.get("data"), dict):
-        raise ValueError(
-            f"{os.path.join(run_dir, 'metrics.json')!r} is not a `kerasx malaria` metrics.json "
-            "(it has no 'data' entry)"
-        )
+    path = os.path.join(run_dir, "metrics.json")
+    _read_json(path, required=True)  # a clear error for a folder without it
+    metrics = read_metrics(path)
     run = _read_json(os.path.join(run_dir, "run.json"), required=False)
+    _check_one_run(run_dir, metrics, run)
     files = sorted(
         f
         for f in os.listdir(run_dir)
@@ -243,7 +261,7 @@ def _model_sections(run_dir, run, files, models, titles):
 
 
 def _context(run_dir):
-    from kerasx.commands._malaria_report import MODEL_TITLES
+    from kerasx.malaria.report import MODEL_TITLES
 
     metrics, run, files = load_run(run_dir)
     models = [k for k in _MODEL_KEYS if isinstance(metrics.get(k), dict)]

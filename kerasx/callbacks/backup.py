@@ -1,19 +1,29 @@
-"""Crash-safe training for ``kerasx malaria``: a whole-file backup that a rerun resumes from.
+"""Crash-safe training for any ``fit``: a whole-file backup that running the same code resumes.
 
-A rerun of the same command after a crash (even SIGKILL mid-save) must end on the weights of an
+Running the same training again after a crash (even SIGKILL mid-save) ends on the weights of an
 uninterrupted run. Keras's ``BackupAndRestore`` falls short in three ways, each fixed here:
 
 - it overwrites ``latest.weights.h5`` in place (a kill during the save leaves a file the rerun
   cannot read), and its weights and epoch are two files written one after the other;
-  :class:`Backup` writes each file whole under a new name and then commits the save by
+  :class:`BackupAndResume` writes each file whole under a new name and then commits the save by
   replacing one small ``state.json`` that names them;
 - ``EarlyStopping``'s best value, wait count and best weights are not backed up;
-  :class:`ResumableEarlyStopping` hands them to :class:`Backup`;
+  :class:`ResumableEarlyStopping` hands them to :class:`BackupAndResume`;
 - ``fit(shuffle=True)`` draws each epoch's order from a global RNG the backup does not hold;
   :func:`epoch_batches` orders the rows of epoch ``e`` from ``(seed, e)`` alone.
 
-Used by :mod:`kerasx.commands._malaria_train`; imports Keras at module level, so import it
-inside functions.
+How to use the three together (``kerasx malaria`` trains this way)::
+
+    stopping = ResumableEarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    backup = BackupAndResume("backup/mlp", stopping=stopping)
+    first = backup.initial_epoch(epochs)
+    batches, steps = epoch_batches(x, y, batch_size, seed, first_epoch=first, epochs=epochs)
+    model.fit(batches, steps_per_epoch=steps, initial_epoch=first, epochs=epochs,
+              shuffle=False, validation_data=(x_val, y_val), callbacks=[stopping, backup])
+
+The backup belongs to one training: it records no settings and no data, so the caller must
+make sure that the same folder is only resumed by the same training (``kerasx malaria``
+records its settings and a fingerprint of its data in ``run.json`` and refuses to mix runs).
 
 >>> import numpy as np
 >>> x, y = np.arange(6.0)[:, None], np.arange(6.0)
@@ -33,15 +43,16 @@ import time
 import keras
 import numpy as np
 
-from kerasx import _io
+from kerasx import _compat, _io
+from kerasx._validation import check_int, check_non_negative, invalid_value
 
 __all__ = [
     "WRITE_RATE",
-    "Backup",
+    "BackupAndResume",
     "ResumableEarlyStopping",
     "epoch_batches",
     "epoch_order",
-    "read_state",
+    "read_backup_state",
 ]
 
 _STATE = "state.json"
@@ -52,6 +63,9 @@ def epoch_order(seed, epoch, n):
 
     It depends on ``(seed, epoch)`` only, so a run resumed at epoch ``e`` sees the batches an
     uninterrupted run sees.
+
+    >>> epoch_order(0, 1, 4).tolist() == np.random.default_rng((0, 1)).permutation(4).tolist()
+    True
     """
     return np.random.default_rng((seed, epoch)).permutation(n)
 
@@ -65,6 +79,20 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
     ``fit``: with ``steps_per_epoch`` Keras keeps one iterator over the epochs, so epoch ``e``
     of ``fit`` meets exactly the batches of order ``e``.
 
+    Args:
+        x: the training inputs (NumPy array or anything ``tf.convert_to_tensor`` takes).
+        y: the targets, one per row of ``x``.
+        batch_size: rows per batch (>= 1).
+        seed: the seed of every epoch's order (>= 0).
+        first_epoch: the first epoch served (``BackupAndResume.initial_epoch``).
+        epochs: the epoch after the last one served (``fit``'s ``epochs``).
+
+    Returns:
+        ``(dataset, steps)``: a ``tf.data.Dataset`` of ``(x, y)`` batches and the steps per epoch.
+
+    Raises:
+        InvalidArgument: ``x`` and ``y`` of different lengths, no rows, or a bad number.
+
     The batches are gathered inside ``tf.data`` (one ``tf.gather`` per batch, in parallel with
     training, then prefetched), as Keras's own ``fit(x, y, shuffle=True)`` does, instead of a
     Python ``PyDataset`` that the training thread waits on for every batch: measured on the
@@ -74,6 +102,13 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
     import tensorflow as tf
 
     n = len(x)
+    if n == 0 or len(y) != n:
+        expected = f"one target per row of x ({n} rows, at least 1)"
+        raise invalid_value("y", expected, len(y), describe=lambda m: f"{m} targets")
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("seed", seed, minimum=0)
+    check_int("epochs", epochs, minimum=1)
+    check_int("first_epoch", first_epoch, minimum=0)
     steps = math.ceil(n / batch_size)
     first_epoch = min(first_epoch, epochs - 1)  # a finished run: fit runs no epoch anyway
     orders = tf.data.Dataset.from_generator(
@@ -93,32 +128,48 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """``EarlyStopping`` whose state (best, wait, best epoch, best weights) can be carried over.
 
-    :meth:`state` returns it; :meth:`resume_from` sets it for the next ``on_train_begin``
-    (which would otherwise reset it), so patience and ``restore_best_weights`` count the epochs
-    before a crash too.
+    Takes ``EarlyStopping``'s arguments. :meth:`state` returns the counters; :meth:`resume_from`
+    sets them for the next ``on_train_begin`` (which would otherwise reset them), so patience
+    and ``restore_best_weights`` count the epochs before a crash too. :class:`BackupAndResume`
+    does both; the counters are Keras's own (read through ``kerasx._compat``, pinned by the
+    tests), so the stopping decisions are exactly ``EarlyStopping``'s.
+
+    >>> stopping = ResumableEarlyStopping(monitor="val_loss", patience=3)
+    >>> stopping.resume_from({"best": 0.5, "wait": 2, "best_epoch": 4}, best_weights=None)
+    >>> stopping.on_train_begin()
+    >>> stopping.state()
+    {'best': 0.5, 'wait': 2, 'best_epoch': 4}
     """
 
     _pending = None
 
     def state(self):
-        """The counters as JSON-ready values (the best weights are separate)."""
-        best = None if self.best is None else float(self.best)
-        return {"best": best, "wait": self.wait, "best_epoch": self.best_epoch}
+        """The counters as JSON-ready values: ``best``, ``wait``, ``best_epoch``."""
+        return _compat.early_stopping_state(self)
+
+    @property
+    def best_weights_now(self):
+        """The best weights kept so far (``restore_best_weights``), or ``None``."""
+        return _compat.early_stopping_best_weights(self)
 
     def resume_from(self, state, best_weights):
-        self._pending = (state, best_weights)
+        """Carries ``state`` (as :meth:`state` returns) and the best weights into the next fit."""
+        self._pending = (dict(state), best_weights)
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         if self._pending is not None:
-            state, self.best_weights = self._pending
-            self.best, self.wait = state["best"], state["wait"]
-            self.best_epoch = state["best_epoch"]
+            state, best_weights = self._pending
+            _compat.set_early_stopping_state(self, state, best_weights)
             self._pending = None
 
 
-def read_state(folder):
-    """The committed ``state.json`` of a backup ``folder``, or ``None`` when there is none."""
+def read_backup_state(folder):
+    """The committed ``state.json`` of a backup ``folder``, or ``None`` when there is none.
+
+    >>> read_backup_state("no/such/folder") is None
+    True
+    """
     path = os.path.join(folder, _STATE)
     if not os.path.exists(path):
         return None
@@ -149,7 +200,7 @@ def _state_bytes(model):
     return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
 
 
-class Backup(keras.callbacks.Callback):
+class BackupAndResume(keras.callbacks.Callback):
     """Backs up the training state whole and restores it at ``on_train_begin``.
 
     A save writes ``epoch-<k>.weights.h5`` (weights and optimizer state) and, when the best
@@ -186,13 +237,23 @@ class Backup(keras.callbacks.Callback):
         folder: the backup folder, used by this training only.
         stopping: the :class:`ResumableEarlyStopping` of the same ``fit`` (placed before this
             callback), or ``None``.
-        ratio: training seconds per second of saving.
+        ratio: training seconds per second of saving (>= 0; 0 saves every epoch).
+
+    Raises:
+        InvalidArgument: ``stopping`` is not a :class:`ResumableEarlyStopping`, or a bad ratio.
+
+    >>> backup = BackupAndResume("no/backup/yet")
+    >>> backup.initial_epoch(epochs=10), backup.state is None
+    (0, True)
     """
 
     def __init__(self, folder, stopping=None, ratio=24.0):
         super().__init__()
-        self.folder, self.stopping, self.ratio = folder, stopping, ratio
-        self.state = read_state(folder)
+        if stopping is not None and not isinstance(stopping, ResumableEarlyStopping):
+            raise invalid_value("stopping", "a ResumableEarlyStopping or None", stopping)
+        self.folder, self.stopping = os.fspath(folder), stopping
+        self.ratio = check_non_negative("ratio", ratio)
+        self.state = read_backup_state(self.folder)
         self.train_time = 0.0 if self.state is None else self.state["train_time_s"]
         self.save_times = []  # seconds each save took (the backup-cost benchmark reads them)
         self._best_file = None if self.state is None else self.state["best_weights"]
@@ -254,7 +315,7 @@ class Backup(keras.callbacks.Callback):
             finished
             and stopping is not None
             and stopping.restore_best_weights
-            and stopping.best_weights is not None
+            and stopping.best_weights_now is not None
         )
 
     def _save(self, epoch, finished):
@@ -270,13 +331,14 @@ class Backup(keras.callbacks.Callback):
         stopping = {"best": None, "wait": 0, "best_epoch": 0}
         if self.stopping is not None:
             stopping = self.stopping.state()
-            if self.stopping.best_weights is not None and (
+            best_weights = self.stopping.best_weights_now
+            if best_weights is not None and (
                 self._best_file is None or stopping["best_epoch"] != self._saved_best_epoch
             ):
                 self._best_file = f"best-{epoch:05d}.npz"
                 with _io.atomic_path(os.path.join(self.folder, self._best_file)) as temporary:
                     with open(temporary, "wb") as f:
-                        np.savez(f, *self.stopping.best_weights)
+                        np.savez(f, *best_weights)
                 self._saved_best_epoch = stopping["best_epoch"]
         self.state = {
             "epoch": epoch,

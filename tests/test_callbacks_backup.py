@@ -1,4 +1,4 @@
-"""The pieces of ``kerasx malaria``'s crash safety (``kerasx/commands/_malaria_resume.py``).
+"""The pieces of crash-safe training (``kerasx/callbacks/backup.py``), as ``kerasx malaria`` uses them.
 
 The whole (SIGKILL, rerun, bit-identical weights) is tested in ``test_cli_malaria_crash.py``;
 these tests pin what that test cannot tell apart: that ``fit`` sees a different order every
@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from kerasx.commands import _malaria_resume as resume
+from kerasx.callbacks import backup as resume
 
 N, BATCH, SEED = 10, 4, 3
 
@@ -83,7 +83,7 @@ class _States(keras.callbacks.Callback):
         self.folder, self.states = folder, []
 
     def on_epoch_end(self, epoch, logs=None):
-        self.states.append(resume.read_state(self.folder))
+        self.states.append(resume.read_backup_state(self.folder))
 
 
 def _fit(folder, epochs=4, ratio=24.0, initial_epoch=None):
@@ -96,7 +96,7 @@ def _fit(folder, epochs=4, ratio=24.0, initial_epoch=None):
     stopping = resume.ResumableEarlyStopping(
         monitor="val_loss", patience=10, restore_best_weights=True
     )
-    backup = resume.Backup(str(folder), stopping=stopping, ratio=ratio)
+    backup = resume.BackupAndResume(str(folder), stopping=stopping, ratio=ratio)
     states = _States(str(folder))
     model.fit(
         X,
@@ -118,7 +118,7 @@ def test_no_save_is_forced_before_the_budget_allows(tmp_path, monkeypatch):
     monkeypatch.setattr(resume, "WRITE_RATE", 1.0)
     _, _, backup, states = _fit(tmp_path / "b")
     assert states == [None] * 4
-    state = resume.read_state(tmp_path / "b")
+    state = resume.read_backup_state(tmp_path / "b")
     assert state["finished"] and state["epoch"] == 4 and state["weights"] is None
     assert sorted(os.listdir(tmp_path / "b")) == sorted(["state.json", state["best_weights"]])
     assert len(backup.save_times) == 1

@@ -1,0 +1,317 @@
+"""What a run folder records, and the rule that two different runs never share one.
+
+``run.json`` holds the whole :class:`~kerasx.malaria.MalariaConfig`, a fingerprint of the data
+(:func:`data_fingerprint`) and the split's membership (:func:`split_record`). Before a run
+writes anything to a folder that holds another run's files, :func:`check_folder` compares them:
+a different model, split, seed, image size, data folder or data content stops the run with one
+line (:class:`RunMismatch`) and leaves every file as it was; settings that only extend training
+(``epochs``, ``patience``) continue it, and say so.
+
+``metrics.json`` has one schema, written by :func:`metrics_document` and read back by
+:func:`read_metrics`; its ``schema`` field says which version wrote it.
+
+This module imports neither Keras nor TensorFlow.
+
+>>> from kerasx.malaria.config import MalariaConfig
+>>> data_fingerprint(MalariaConfig(data="synthetic"))["kind"]
+'synthetic'
+"""
+
+import hashlib
+import json
+import os
+import shutil
+
+from kerasx import _io
+from kerasx._validation import InvalidArgument
+
+__all__ = [
+    "BACKUP_DIR",
+    "METRICS_SCHEMA",
+    "RUN_FILES",
+    "RunMismatch",
+    "check_folder",
+    "clear_folder",
+    "data_fingerprint",
+    "metrics_document",
+    "read_metrics",
+    "read_run",
+    "run_identity",
+    "split_record",
+]
+
+#: Folder under the output folder where each model's training is backed up until it ends.
+BACKUP_DIR = "backup"
+#: The version of metrics.json's layout (1: before it had a ``schema`` field).
+METRICS_SCHEMA = 2
+#: Files (besides :data:`BACKUP_DIR`) that belong to a run; any of them marks a folder as used.
+RUN_FILES = (
+    "run.json", "metrics.json", "history.csv", "history_mlp.csv", "history_cnn.csv",
+    "summary.txt", "report.html", "model.keras", "model.h5", "cnn.keras", "confusion_matrix.png",
+    "roc.png", "calibration.png", "errors.png", "gradcam.png", "curves_mlp.png", "curves_cnn.png",
+)  # fmt: skip
+
+
+class RunMismatch(InvalidArgument):
+    """The output folder holds a run with other settings or other data: it is not resumed.
+
+    The message names each setting that differs, as ``--out run1 holds a run with seed=0, this
+    one has seed=1``; the hint says how to go on (another ``--out``, or ``--restart``).
+    """
+
+
+def _digest(value):
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def _folder_files(config):
+    """``(train, test)`` file lists of a folder run, relative to the folder, as it splits."""
+    from kerasx.data import split_files
+
+    if config.test_data is not None:  # all of --data trains
+        train, test = split_files(config.data, fraction=config.fraction, split="cell")
+        return sorted(train + test), []
+    return split_files(config.data, fraction=config.fraction, seed=config.seed, split=config.split)
+
+
+def _relative(folder, files):
+    return [os.path.relpath(file, folder) for file in files]
+
+
+def data_fingerprint(config):
+    """What identifies a run's data: the kind, and for a folder its files' names and sizes.
+
+    Cheap (no image is decoded), so it is checked before any data loads. For a folder: the
+    number of PNGs of both classes in use (``fraction`` applied) and a SHA-256 of their sorted
+    names below the folder with their sizes; the same for ``test_data``. TFDS and the synthetic
+    images are named (their content is pinned by :func:`split_record` once loaded).
+
+    Args:
+        config: a :class:`~kerasx.malaria.MalariaConfig`.
+
+    Returns:
+        A JSON-ready dict.
+    """
+    fingerprint = {"kind": config.data if config.data in ("tfds", "synthetic") else "folder"}
+    folders = {"data": config.data, "test_data": config.test_data}
+    for key, folder in folders.items():
+        if folder is None or folder in ("tfds", "synthetic"):
+            continue
+        from kerasx.data import split_files
+
+        train, test = split_files(folder, fraction=1.0 if key == "test_data" else config.fraction)
+        files = sorted(_relative(folder, train + test))
+        sizes = [os.path.getsize(os.path.join(folder, name)) for name in files]
+        fingerprint[key] = {"files": len(files), "sha256": _digest([files, sizes])}
+    return fingerprint
+
+
+def split_record(config, y_train, y_test, x_train=None, x_test=None):
+    """The split's membership: which rows train and which test, as counts and digests.
+
+    For a folder the digest is of the test files' names (and the test patients are listed);
+    otherwise of the test images and labels as loaded. Either way two runs with the same
+    record have the same rows on each side.
+    """
+    import numpy as np
+
+    record = {"n_train": len(y_train), "n_test": len(y_test)}
+    if config.data not in ("tfds", "synthetic") and config.test_data is None:
+        from kerasx.data import patient_id
+
+        train, test = _folder_files(config)
+        names = sorted(_relative(config.data, test))
+        record["test_sha256"] = _digest(names)
+        if config.split == "patient":
+            record["test_patients"] = sorted({patient_id(name) for name in names})
+            shared = {patient_id(f) for f in train} & set(record["test_patients"])
+            record["patients_on_both_sides"] = len(shared)
+        return record
+    digest = hashlib.sha256()
+    for array in (y_test, x_test):
+        if array is not None:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    record["test_sha256"] = digest.hexdigest()
+    return record
+
+
+def run_identity(config, fingerprint):
+    """A short digest of what makes a run this run (its identifying settings and its data).
+
+    metrics.json and run.json both carry it, so ``kerasx report`` can tell whether the files of
+    a folder come from one run.
+    """
+    fields = {name: value for name, value in config.to_dict().items() if name in _identifying()}
+    return _digest([fields, fingerprint])[:16]
+
+
+def _identifying():
+    import dataclasses
+
+    from kerasx.malaria.config import MalariaConfig
+
+    return {f.name for f in dataclasses.fields(MalariaConfig) if f.metadata["role"] == "identifies"}
+
+
+def read_run(out):
+    """run.json of folder ``out`` as a dict, ``{}`` when there is none.
+
+    Raises:
+        kerasx.InvalidArgument: run.json is not JSON.
+    """
+    path = os.path.join(out, "run.json")
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except json.JSONDecodeError as error:
+        raise InvalidArgument(f"{path!r} is not valid JSON ({error})") from None
+
+
+def _used(out):
+    """The run files (and backup) present in ``out``."""
+    if not os.path.isdir(out):
+        return []
+    present = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
+    if os.path.isdir(os.path.join(out, BACKUP_DIR)):
+        present.append(BACKUP_DIR)
+    return present
+
+
+_HINT = "Use another --out, or --restart to start over in it."
+
+
+def _say(differences):
+    return (
+        ", ".join(f"{name}={old!r}" for name, old, _ in differences),
+        ", ".join(f"{name}={new!r}" for name, _, new in differences),
+    )
+
+
+def check_folder(config, out, fingerprint):
+    """Whether a run of ``config`` may write to ``out``; raises before anything is written.
+
+    Args:
+        config: the run's :class:`~kerasx.malaria.MalariaConfig`.
+        out: the output folder.
+        fingerprint: :func:`data_fingerprint` of ``config``.
+
+    Returns:
+        ``None`` for an unused folder, else ``(previous run.json, notes)``: ``notes`` are the
+        settings that only extend training (e.g. ``["epochs 10 -> 20"]``), which the caller
+        says in one line.
+
+    Raises:
+        RunMismatch: the folder holds files of a run with other identifying settings, other
+            data, or no record of its settings (an earlier kerasx, or an unknown folder).
+    """
+    from kerasx.malaria.config import MalariaConfig
+
+    used = _used(out)
+    if not used:
+        return None
+    previous = read_run(out)
+    if "config" not in previous:
+        raise RunMismatch(
+            f"--out {out} holds files of a run ({', '.join(used[:3])}) with no record of its "
+            "settings, so resuming it could mix two runs.",
+            hint=_HINT,
+        )
+    old = MalariaConfig.__new__(MalariaConfig)  # as recorded: its folders may be gone by now
+    for name, value in previous["config"].items():
+        object.__setattr__(old, name, value)
+    differences = old.differences(config)
+    if previous.get("data") != fingerprint:
+        differences.append(("data", _data_words(previous.get("data")), _data_words(fingerprint)))
+    if differences:
+        before, now = _say(differences)
+        raise RunMismatch(f"--out {out} holds a run with {before}, this one has {now}.", hint=_HINT)
+    notes = [f"{name} {old!r} -> {new!r}" for name, old, new in old.differences(config, "extends")]
+    return previous, notes
+
+
+def _data_words(fingerprint):
+    if not isinstance(fingerprint, dict):
+        return "unrecorded data"
+    if fingerprint.get("kind") != "folder":
+        return fingerprint.get("kind")
+    data = fingerprint.get("data", {})
+    return f"a folder of {data.get('files')} images (sha256 {str(data.get('sha256'))[:12]})"
+
+
+def check_split(previous, split):
+    """Raises :class:`RunMismatch` when a resumed run's rows are not the recorded ones."""
+    recorded = previous.get("split")
+    if recorded and recorded.get("test_sha256") != split.get("test_sha256"):
+        raise RunMismatch(
+            f"the test rows differ from those of the run recorded in run.json "
+            f"({recorded.get('n_test')} rows, now {split.get('n_test')}): the data changed.",
+            hint=_HINT,
+        )
+
+
+def clear_folder(out):
+    """Removes every run file and the backup from ``out`` (``--restart``); other files stay."""
+    for name in _used(out):
+        path = os.path.join(out, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+
+
+def metrics_document(*, identity, data, settings, results):
+    """metrics.json's content: the one place its layout is defined.
+
+    Args:
+        identity: :func:`run_identity`.
+        data: the data entry (source, split, evaluation, row counts).
+        settings: the training settings and the backend.
+        results: ``{model name: entry}`` (scores, training facts, calibration).
+
+    Returns:
+        The dict to write: ``schema``, ``run``, ``data``, ``settings`` and one entry per model.
+    """
+    return _json_safe(
+        {"schema": METRICS_SCHEMA, "run": identity, "data": data, "settings": settings, **results}
+    )
+
+
+def _json_safe(value):
+    """NaN (e.g. ROC AUC on one class) as ``null``: metrics.json stays strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def read_metrics(path):
+    """metrics.json as written by :func:`metrics_document` (or by a kerasx before ``schema``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        kerasx.InvalidArgument: not JSON, not a run's metrics, or a newer schema than this
+            kerasx reads.
+    """
+    with open(path, encoding="utf-8") as file:
+        try:
+            metrics = json.load(file)
+        except json.JSONDecodeError as error:
+            raise InvalidArgument(f"{path!r} is not valid JSON ({error})") from None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("data"), dict):
+        raise InvalidArgument(
+            f"{path!r} is not a `kerasx malaria` metrics.json (it has no 'data' entry)"
+        )
+    if metrics.get("schema", 1) > METRICS_SCHEMA:
+        raise InvalidArgument(
+            f"{path!r} has schema {metrics['schema']}; this kerasx reads up to "
+            f"{METRICS_SCHEMA}. Update kerasx."
+        )
+    return metrics
+
+
+def write_json(out, name, document):
+    """Writes ``document`` to ``out/name`` whole."""
+    _io.write_json(os.path.join(out, name), document)
