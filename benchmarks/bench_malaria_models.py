@@ -6,17 +6,22 @@ Reproduces the headline numbers of issue 11 (README, closing note). For each see
 * the split: ``patient`` (whole patients held out, :func:`kerasx.data.load_malaria`'s
   ``split="patient"``, 20 %) and, for comparison, ``cell`` (the course's stratified cell split,
   on which cells of one patient land on both sides); the seed draws the split and the weights;
-* the models, trained as ``kerasx malaria`` trains them (:data:`SETTINGS`): the CNN
-  (:func:`kerasx.recipes.malaria_cnn` at its defaults, 80×80, early stopping with patience 8),
-  the course's MLP (:func:`kerasx.recipes.malaria_mlp`, 100×100, standardized inputs, Adam 1e-4,
-  L2 1e-3, patience 5) and :func:`kerasx.recipes.logistic_baseline` on the same training images
-  (100×100). Early stopping watches ``val_loss`` on the last 10 % of the (shuffled) training
-  rows, best weights restored;
-* the scores on the test images, with scikit-learn: accuracy, sensitivity, specificity, MCC and
+* the models, trained exactly as ``kerasx malaria`` trains them, through its public API
+  :mod:`kerasx.malaria.train`, with one :class:`kerasx.malaria.MalariaConfig` per split and seed
+  (its defaults): the data from ``load_split``, each network from ``build_model`` (the CNN,
+  :func:`kerasx.recipes.malaria_cnn`, at 80×80 with patience 8; the course's MLP,
+  :func:`kerasx.recipes.malaria_mlp`, at 100×100 with standardized inputs, Adam 1e-4, L2 1e-3
+  and patience 5), trained by ``fit_network`` (early stopping on ``val_loss`` over the last 10 %
+  of the shuffled training rows, best weights restored, crash-safe backups into a fresh
+  temporary folder) and :func:`kerasx.recipes.logistic_baseline` by ``fit_baseline`` on the
+  MLP's training images (100×100);
+* the scores on the test images, with scikit-learn
+  (:func:`kerasx.malaria.scores.score_predictions`): accuracy, sensitivity, specificity, MCC and
   ROC AUC, printed per seed and as mean ± sd over the seeds;
 * the CNN's size and speed: parameters, ``.keras`` file size, train time per epoch (median over
-  every epoch of every run, validation included) and per seed, and inference images/s
-  (``predict``, batch 256, best of 3 after a warm-up), with the machine (``lscpu``).
+  every epoch of every run, validation included: the ``epoch_time`` column of the history
+  ``fit_network`` returns) and per seed (its ``train_time_s``, backups included), and inference
+  images/s (``predict``, batch 256, best of 3 after a warm-up), with the machine (``lscpu``).
 
 Targets (issue 11), on the patient split: CNN ≥ 96 % mean accuracy, trained in ≤ 600 s per
 seed; MLP ≥ 75 % mean accuracy. A full run exits 1 when one is missed; ``--quick`` (a smoke test
@@ -41,33 +46,16 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
-import numpy as np
 from _targets import Targets
-from _timing import EpochTimer
 
-from kerasx.data import describe_source, load_malaria
-from kerasx.recipes import logistic_baseline, malaria_cnn, malaria_mlp
+from kerasx.data import describe_source
+from kerasx.malaria import MalariaConfig
+from kerasx.malaria.scores import score_predictions
+from kerasx.malaria.train import build_model, fit_baseline, fit_network, load_split
 
 SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
 DEFAULT_DATA = os.path.abspath(os.path.join(SHARED, "malaria_cells"))
 
-#: How each model is trained: the settings of ``kerasx malaria`` (kerasx/commands/malaria.py).
-SETTINGS = {
-    "image_size": {"cnn": 80, "mlp": 100, "logistic": 100},
-    "patience": {"cnn": 8, "mlp": 5},
-    "epochs": 100,
-    "batch_size": 32,
-    "validation_split": 0.1,
-    "mlp": {"learning_rate": 1e-4, "l2": 1e-3},
-    "fraction": None,
-}
-#: A smoke test of the script: every step runs, nothing is measured.
-QUICK = {
-    "image_size": {"cnn": 24, "mlp": 24, "logistic": 24},
-    "patience": {"cnn": 2, "mlp": 2},
-    "epochs": 2,
-    "fraction": 0.1,
-}
 MODELS = ("cnn", "mlp", "logistic")
 TITLES = {"cnn": "CNN", "mlp": "MLP", "logistic": "logistic"}
 SCORES = (
@@ -79,6 +67,30 @@ SCORES = (
 )
 TARGETS = {"cnn": 0.96, "mlp": 0.75}
 CNN_SECONDS_PER_SEED = 600
+
+
+def make_config(data, networks, quick):
+    """The run's :class:`MalariaConfig` (split and seed are set per run): ``kerasx malaria``'s
+    defaults, or, with ``quick``, a smoke test of the script (every step runs, nothing is
+    measured) smaller than the command's own ``--quick``."""
+    model = networks[0] if len(networks) == 1 else "all"
+    config = MalariaConfig(data=data, model=model, split="cell", quick=quick)
+    if quick:
+        config = config.replace(
+            fraction=0.1, image_size=24, cnn_image_size=24, epochs=2, patience=2
+        )
+    return config
+
+
+def settings_line(config):
+    """The training settings every run shares (the fields of ``config``)."""
+    return (
+        f"settings: image size CNN {config.image_size_for('cnn')}, MLP and logistic "
+        f"{config.image_size_for('mlp')}; patience CNN {config.patience_for('cnn')}, "
+        f"MLP {config.patience_for('mlp')}; at most {config.epochs} epochs, batch "
+        f"{config.batch_size}, validation split {config.validation_split}; "
+        f"fraction {config.fraction}"
+    )
 
 
 def machine():
@@ -93,49 +105,18 @@ def machine():
     return f"{model}, {os.cpu_count()} CPUs; Keras {keras.__version__} ({keras.backend.backend()})"
 
 
-def score(y_true, probabilities):
-    """Accuracy, sensitivity, specificity, MCC and ROC AUC with scikit-learn (threshold 0.5)."""
-    from sklearn import metrics
-
-    y_true = np.asarray(y_true).astype(int)
-    y_pred = (np.asarray(probabilities).ravel() > 0.5).astype(int)
-    return {
-        "accuracy": metrics.accuracy_score(y_true, y_pred),
-        "sensitivity": metrics.recall_score(y_true, y_pred, pos_label=1, zero_division=0),
-        "specificity": metrics.recall_score(y_true, y_pred, pos_label=0, zero_division=0),
-        "mcc": metrics.matthews_corrcoef(y_true, y_pred),
-        "roc_auc": metrics.roc_auc_score(y_true, np.asarray(probabilities).ravel()),
-    }
+def train(name, split, config):
+    """Network ``name`` built and trained as ``kerasx malaria`` does (``build_model`` and
+    ``fit_network``, backing up into a fresh temporary folder); returns it, its history
+    (one row per epoch) and ``fit_network``'s facts."""
+    model = build_model(name, split.x_train, config)
+    with tempfile.TemporaryDirectory(prefix=f"bench-malaria-{name}-") as out:
+        history, facts = fit_network(name, model, split.x_train, split.y_train, config, out)
+    return model, history, facts
 
 
-def fit(model, X, y, settings, patience):
-    """Trains as ``kerasx malaria`` does; returns (train seconds, per-epoch seconds)."""
-    timer = EpochTimer()
-    stopping = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=patience, restore_best_weights=True
-    )
-    start = time.perf_counter()
-    model.fit(
-        X,
-        y,
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        validation_split=settings["validation_split"],
-        callbacks=[stopping, timer],
-        verbose=0,
-    )
-    return time.perf_counter() - start, timer.seconds
-
-
-def load(source, split, seed, settings, size):
-    return load_malaria(
-        source,
-        split=split,
-        seed=seed,
-        image_size=size,
-        flatten=False,
-        fraction=settings["fraction"],
-    )
+def predict(model, x):
+    return model.predict(x, batch_size=256, verbose=0).ravel()
 
 
 def images_per_second(model, X):
@@ -158,39 +139,30 @@ def keras_file_size(model):
         return os.path.getsize(path)
 
 
-def run_cnn(source, split, seed, settings, facts):
-    (X, y), (X_test, y_test) = load(source, split, seed, settings, settings["image_size"]["cnn"])
-    model = malaria_cnn(X.shape[1:], seed=seed)
-    train_s, epochs = fit(model, X, y, settings, settings["patience"]["cnn"])
-    facts["epoch_s"] += epochs
-    facts["train_s"].append(train_s)
-    facts["parameters"] = model.count_params()
+def run_cnn(split, config, facts):
+    model, history, trained = train("cnn", split, config)
+    facts["epoch_s"] += history["epoch_time"].tolist()
+    facts["train_s"].append(trained["train_time_s"])
+    facts["parameters"] = trained["parameters"]
     facts["file_bytes"] = keras_file_size(model)
-    facts["images_per_s"].append(images_per_second(model, X_test))
-    scores = score(y_test, model.predict(X_test, batch_size=256, verbose=0))
-    return (scores, train_s, len(epochs)), len(y_test)
+    facts["images_per_s"].append(images_per_second(model, split.x_test))
+    scores = score_predictions(split.y_test, predict(model, split.x_test))
+    return scores, trained["train_time_s"], trained["epochs_run"]
 
 
-def run_mlp_and_baseline(source, split, seed, settings):
-    from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
-    (X, y), (X_test, y_test) = load(source, split, seed, settings, settings["image_size"]["mlp"])
-    model = malaria_mlp(X.shape[1:], standardize=X, seed=seed, **settings["mlp"])
-    train_s, epochs = fit(model, X, y, settings, settings["patience"]["mlp"])
-    mlp = score(y_test, model.predict(X_test, batch_size=256, verbose=0))
-    baseline = logistic_baseline()
-    start = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):  # as kerasx malaria (OpenBLAS spins)
-        baseline.fit(X, y.astype(int))
-    logistic = score(y_test, baseline.predict_proba(X_test)[:, 1])
-    return (mlp, train_s, len(epochs)), (logistic, time.perf_counter() - start, 0), len(y_test)
+def run_mlp_and_baseline(split, config):
+    model, _, trained = train("mlp", split, config)
+    mlp = score_predictions(split.y_test, predict(model, split.x_test))
+    baseline, seconds = fit_baseline(split.x_train, split.y_train)
+    logistic = score_predictions(split.y_test, baseline.predict_proba(split.x_test)[:, 1])
+    return (mlp, trained["train_time_s"], trained["epochs_run"]), (logistic, seconds, 0)
 
 
-def print_seed(split, seed, runs, n_test):
+def print_seed(split, seed, runs):
     for name, (scores, seconds, epochs) in runs.items():
         values = " ".join(f"{key} {scores[key]:.3f}" for key, _ in SCORES)
         trained = f"{seconds:.0f} s" + (f", {epochs} epochs" if epochs else "")
-        print(f"  {split:7s} seed {seed}  {TITLES[name]:8s} {values}  ({trained}, n={n_test})")
+        print(f"  {split:7s} seed {seed}  {TITLES[name]:8s} {values}  ({trained}, n={scores['n']})")
 
 
 def summary_table(split, results):
@@ -235,30 +207,33 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     models = [n for n in MODELS if n in args.models or (n == "logistic" and "mlp" in args.models)]
-    settings = {**SETTINGS, **(QUICK if args.quick else {})}
+    networks = [name for name in models if name != "logistic"]
     seeds = range(args.seeds or (1 if args.quick else 3))
     splits = args.splits
     if not os.path.isdir(args.data):
         if not args.quick:
             parser.error(f"no image folder at {args.data!r} (give --data)")
         args.data, splits = "synthetic", ["cell"]  # CI without the images: the script still runs
+    config = make_config(args.data, networks, args.quick)
+    keras.config.disable_interactive_logging()  # fit_network's per-epoch lines (verbose=2)
     print(f"machine: {machine()}")
     print(f"data: {describe_source(args.data)}; seeds {list(seeds)}")
-    print(f"settings: {settings}")
+    print(settings_line(config))
     print(f"load average at start: {os.getloadavg()[0]:.1f} (time figures grow with it)")
     facts = {"epoch_s": [], "train_s": [], "images_per_s": []}
     results = {split: {name: [] for name in models} for split in splits}
     per_seed_cnn_s = []
     for split in splits:
         for seed in seeds:
+            run = config.replace(split=split, seed=seed)
+            sizes = set(map(run.image_size_for, networks))
+            data = {size: load_split(run, size) for size in sizes}  # the same rows at each size
             runs = {}
             if "cnn" in models:
-                runs["cnn"], n_test = run_cnn(args.data, split, seed, settings, facts)
+                runs["cnn"] = run_cnn(data[run.image_size_for("cnn")], run, facts)
             if "mlp" in models:
-                runs["mlp"], runs["logistic"], n_test = run_mlp_and_baseline(
-                    args.data, split, seed, settings
-                )
-            print_seed(split, seed, runs, n_test)
+                runs["mlp"], runs["logistic"] = run_mlp_and_baseline(data[run.image_size], run)
+            print_seed(split, seed, runs)
             for name, (scores, _, _) in runs.items():
                 results[split][name].append(scores)
             if split == "patient" and "cnn" in runs:

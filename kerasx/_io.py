@@ -1,8 +1,10 @@
-"""Whole files only: every file kerasx writes goes to a temporary name, then ``os.replace``.
+"""What kerasx reads from and writes to its surroundings: whole files, progress lines, memory.
 
-A reader (or a crash) never meets half a file: the target either keeps its old content or has
-the whole new one. ``os.replace`` is atomic on one file system, so the temporary file is made in
-the target's own folder, with the target's suffix (Keras picks the format from it).
+Whole files only: every file kerasx writes goes to a temporary name, then ``os.replace``. A
+reader (or a crash) never meets half a file: the target either keeps its old content or has the
+whole new one. ``os.replace`` is atomic on one file system, so the temporary file is made in the
+target's own folder, with the target's suffix (Keras picks the format from it). Every writer
+takes ``(path, data)``; a reader of a file that may not exist yet returns ``default``.
 
 >>> import os, tempfile
 >>> folder = tempfile.mkdtemp()
@@ -18,10 +20,27 @@ the target's own folder, with the target's suffix (Keras picks the format from i
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 
-__all__ = ["atomic_path", "write_bytes", "write_csv", "write_json", "write_text"]
+try:  # Unix only: on Windows ``peak_rss_mb`` reports NaN.
+    import resource
+except ImportError:
+    resource = None
+
+__all__ = [
+    "atomic_path",
+    "peak_rss_mb",
+    "progress",
+    "read_csv",
+    "read_json",
+    "save_model",
+    "write_bytes",
+    "write_csv",
+    "write_json",
+    "write_text",
+]
 
 
 @contextlib.contextmanager
@@ -80,3 +99,48 @@ def write_csv(path, table, **kwargs):
     ``DataFrame.to_csv``)."""
     with atomic_path(path) as temporary:
         table.to_csv(temporary, index=False, **kwargs)
+
+
+def save_model(path, model):
+    """Saves a Keras ``model`` to ``path`` whole (the format follows the suffix)."""
+    with atomic_path(path) as temporary:
+        model.save(temporary)
+
+
+def read_json(path, *, default=None):
+    """The JSON value in ``path``, or ``default`` when there is no such file."""
+    if not os.path.exists(path):
+        return default
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)
+
+
+def read_csv(path, *, default=None, **kwargs):
+    """The ``pandas.DataFrame`` in ``path`` (``kwargs`` go to ``pandas.read_csv``), or
+    ``default`` when there is no such file."""
+    if not os.path.exists(path):
+        return default
+    import pandas as pd  # here: most callers of this module never read a table
+
+    return pd.read_csv(path, **kwargs)
+
+
+def progress(command, message, *, enabled=True):
+    """Prints ``[kerasx COMMAND] MESSAGE``, flushed at once, when ``enabled``.
+
+    >>> progress("tune", "trial 000 COMPLETED")
+    [kerasx tune] trial 000 COMPLETED
+    """
+    if enabled:
+        print(f"[kerasx {command}] {message}", flush=True)
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MiB; NaN where ``resource`` is missing.
+
+    >>> peak_rss_mb() > 0
+    True
+    """
+    if resource is None:
+        return math.nan
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB

@@ -20,6 +20,7 @@ import numbers
 __all__ = [
     "InvalidArgument",
     "argument_type",
+    "check_data",
     "check_in_range",
     "check_int",
     "check_non_negative",

@@ -158,15 +158,6 @@ def simulate_logistic(n=1000, beta=(1.0, 2.0), seed=0, *, X=None):
     return X, y
 
 
-def _forward(X, y, beta):
-    z = X @ beta
-    p_hat = sigmoid(z)
-    # NLL from the logits: −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, which stays
-    # finite where p̂ rounds to exactly 0 or 1.
-    nll = float(np.sum(np.logaddexp(0.0, z) - y * z))
-    return p_hat, nll
-
-
 def forward(X, y, beta):
     """Forward propagation: z = Xβ, p̂ = σ(z), and the NLL (a sum over rows).
 
@@ -187,24 +178,12 @@ def forward(X, y, beta):
     """
     X, y = _check_xy(X, y)
     beta = _check_beta(beta, X.shape[1])
-    return _forward(X, y, beta)
-
-
-def _backward(X, y, p_hat):
-    dL_dp = -(y / p_hat - (1.0 - y) / (1.0 - p_hat))  # NLL per row, w.r.t. p̂
-    dp_dz = p_hat * (1.0 - p_hat)  # σ'(z) = σ(z)(1 − σ(z))
-    dz_dbeta = X  # z = Xβ
-    # Chain rule, summed over rows: Xᵀ (dL/dp · dp/dz) = Xᵀ(p̂ − y).
-    return dz_dbeta.T @ (dL_dp * dp_dz)
-
-
-def _backward_stable(X, y, p_hat):
-    # dL/dp has 1/p̂ and 1/(1 − p̂), which overflow when p̂ rounds to 0 (or to a subnormal) or
-    # to 1; there use the product of the three factors simplified by hand, p̂ − y.
-    safe = (p_hat >= np.finfo(np.float64).tiny) & (p_hat < 1.0)
-    if np.all(safe):
-        return _backward(X, y, p_hat)
-    return X.T @ (p_hat - y)
+    z = X @ beta
+    p_hat = sigmoid(z)
+    # NLL from the logits: −[y log σ(z) + (1 − y) log(1 − σ(z))] = log(1 + e^z) − y·z, which stays
+    # finite where p̂ rounds to exactly 0 or 1.
+    nll = float(np.sum(np.logaddexp(0.0, z) - y * z))
+    return p_hat, nll
 
 
 def backward(X, y, p_hat):
@@ -236,7 +215,15 @@ def backward(X, y, p_hat):
     _check_lengths(X, p_hat, "p_hat")
     if np.any((p_hat < 0) | (p_hat > 1)):
         raise _array_error("p_hat", "probabilities in [0, 1]", p_hat)
-    return _backward_stable(X, y, p_hat)
+    # dL/dp̂ has 1/p̂ and 1/(1 − p̂), which overflow when p̂ rounds to 0 (or to a subnormal) or
+    # to 1; there use the product of the three factors simplified by hand, p̂ − y.
+    if not np.all((p_hat >= np.finfo(np.float64).tiny) & (p_hat < 1.0)):
+        return X.T @ (p_hat - y)
+    dL_dp = -(y / p_hat - (1.0 - y) / (1.0 - p_hat))  # NLL per row, w.r.t. p̂
+    dp_dz = p_hat * (1.0 - p_hat)  # σ'(z) = σ(z)(1 − σ(z))
+    dz_dbeta = X  # z = Xβ
+    # Chain rule, summed over rows: Xᵀ (dL/dp · dp/dz) = Xᵀ(p̂ − y).
+    return dz_dbeta.T @ (dL_dp * dp_dz)
 
 
 def gradient_descent(alpha, beta, grad):
@@ -282,14 +269,8 @@ def optimize(X, y, beta, alpha):
     (array([1.]), 1.3862943611198906)
     """
     check_positive("alpha", alpha)
-    X, y = _check_xy(X, y)
-    beta = _check_beta(beta, X.shape[1])
-    return _optimize(X, y, beta, alpha)
-
-
-def _optimize(X, y, beta, alpha):
-    p_hat, nll = _forward(X, y, beta)
-    return beta - alpha * _backward_stable(X, y, p_hat), nll
+    p_hat, nll = forward(X, y, beta)
+    return gradient_descent(alpha, beta, backward(X, y, p_hat)), nll
 
 
 def lr_nn(X, y, epochs, *, alpha, batch_size=None, init=-2.5, seed=0):
@@ -336,13 +317,13 @@ def lr_nn(X, y, epochs, *, alpha, batch_size=None, init=-2.5, seed=0):
     history = np.empty(epochs)
     for epoch in range(epochs):
         if batch_size is None:
-            beta, _ = _optimize(X, y, beta, alpha)
+            beta, _ = optimize(X, y, beta, alpha)
         else:
             order = rng.permutation(X.shape[0])
             for start in range(0, X.shape[0], batch_size):
                 rows = order[start : start + batch_size]
-                beta, _ = _optimize(X[rows], y[rows], beta, alpha)
-        history[epoch] = _forward(X, y, beta)[1]
+                beta, _ = optimize(X[rows], y[rows], beta, alpha)
+        history[epoch] = forward(X, y, beta)[1]
     return beta, history
 
 

@@ -10,8 +10,8 @@ accuracy, do not change; only the confidence does.
 - :class:`TemperatureScaling`: a Keras layer that applies ``T`` (and can fit it).
 - :func:`calibrate`: a trained model → a model with calibrated probabilities, which saves
   and reloads as ``.keras`` without ``custom_objects``.
-- :func:`calibration_report`: ECE, Brier score, NLL and accuracy before and after, with
-  :mod:`kerasx.metrics`; :func:`reliability_diagram` draws them as a PNG.
+- :func:`calibration_report`: ECE, Brier score, NLL and accuracy before and after, with the
+  NumPy functions of :mod:`kerasx.functional`; :func:`reliability_diagram` draws them as a PNG.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -28,7 +28,15 @@ from keras import ops
 
 from kerasx._plotting import labels_and_scores, new_figure, save_figure
 from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
-from kerasx.metrics import BrierScore, ExpectedCalibrationError
+from kerasx.functional import (
+    EPSILON,
+    _calibration_bins,
+    _logits_from_probabilities,
+    _nll_per_row,
+    brier_score,
+    expected_calibration_error,
+    log_loss,
+)
 
 __all__ = [
     "TemperatureScaling",
@@ -38,19 +46,8 @@ __all__ = [
     "reliability_diagram",
 ]
 
-# Probabilities are clipped to [EPSILON, 1 - EPSILON] before taking logits, so a float32 score
-# of exactly 0 or 1 gives a finite logit (about ±16).
-EPSILON = 1e-7
 # The search interval for T. The NLL is convex in 1 / T, so it has one minimum in log T.
 _LOG_T_BOUNDS = (np.log(1e-2), np.log(1e2))
-
-
-def _logits_from_probabilities(scores):
-    """Binary ``(n,)``: ``log p − log(1 − p)``; ``(n, C)``: ``log p`` (softmax ignores shifts)."""
-    if scores.ndim == 1:
-        p = np.clip(scores, EPSILON, 1 - EPSILON)
-        return np.log(p) - np.log1p(-p)
-    return np.log(np.clip(scores, EPSILON, 1.0))
 
 
 def _probabilities_from_logits(logits):
@@ -62,12 +59,7 @@ def _probabilities_from_logits(logits):
 
 def _nll(logits, labels, temperature):
     """Mean negative log-likelihood of ``labels`` under ``logits / temperature``."""
-    z = logits / temperature
-    if z.ndim == 1:
-        return float(np.mean(np.logaddexp(0.0, z) - labels * z))
-    top = z.max(axis=1)
-    log_normalizer = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
-    return float(np.mean(log_normalizer - z[np.arange(len(z)), labels]))
+    return float(np.mean(_nll_per_row(logits / temperature, labels)))
 
 
 def _labels_and_logits(y_true, scores, from_logits):
@@ -249,16 +241,11 @@ def calibrate(model, X_val, y_val, *, from_logits=False, batch_size=256):
 
 
 def _scores_summary(labels, scores, n_bins):
-    ece = ExpectedCalibrationError(n_bins=n_bins)
-    ece.update_state(labels, scores.astype("float32"))
-    brier = BrierScore()
-    brier.update_state(labels, scores.astype("float32"))
-    logits = _logits_from_probabilities(scores)
     predicted = (scores > 0.5).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
     return {
-        "ece": float(ece.result()),
-        "brier": float(brier.result()),
-        "nll": _nll(logits, labels, 1.0),
+        "ece": expected_calibration_error(labels, scores, n_bins=n_bins),
+        "brier": brier_score(labels, scores),
+        "nll": log_loss(labels, scores),
         "accuracy": float(np.mean(predicted == labels)),
     }
 
@@ -266,10 +253,11 @@ def _scores_summary(labels, scores, n_bins):
 def calibration_report(y_true, scores_before, scores_after=None, *, n_bins=10):
     """ECE, Brier score, NLL and accuracy of the scores before (and after) calibration.
 
-    ECE and Brier come from :class:`kerasx.metrics.ExpectedCalibrationError` (``n_bins``
-    equal-width bins) and :class:`kerasx.metrics.BrierScore`; the NLL (log loss) clips
-    probabilities to ``[1e-7, 1 − 1e-7]``; accuracy predicts positive when ``p > 0.5``
-    (binary) or the arg-max.
+    In NumPy (float64), with :func:`kerasx.functional.expected_calibration_error` (``n_bins``
+    equal-width bins), :func:`kerasx.functional.brier_score` and
+    :func:`kerasx.functional.log_loss` (the NLL; probabilities clipped to
+    ``[1e-7, 1 − 1e-7]``); accuracy predicts positive when ``p > 0.5`` (binary) or the
+    arg-max.
 
     Args:
         y_true: labels ``(n,)``.
@@ -298,20 +286,12 @@ def _reliability_bins(labels, scores, n_bins):
     """Per equal-width bin: ``(count, mean confidence, accuracy)``; NaN means for empty bins.
 
     Binary: confidence is ``p`` and accuracy the label (the observed frequency of class 1);
-    multiclass: the top probability and whether that class is right. Bins are closed on the
-    left, 1.0 in the last, as :class:`kerasx.metrics.ExpectedCalibrationError`.
+    multiclass: the top probability and whether that class is right. The bins of
+    :func:`kerasx.functional.expected_calibration_error`: closed on the left, 1.0 in the last.
     """
-    if scores.ndim == 1:
-        confidence, hit = scores, labels.astype(np.float64)
-    else:
-        confidence = scores.max(axis=1)
-        hit = (scores.argmax(axis=1) == labels).astype(np.float64)
-    index = np.clip(np.floor(confidence * n_bins).astype(int), 0, n_bins - 1)
-    count = np.bincount(index, minlength=n_bins).astype(np.float64)
+    count, confidence, hit = _calibration_bins(labels, scores, n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_confidence = np.bincount(index, confidence, minlength=n_bins) / count
-        accuracy = np.bincount(index, hit, minlength=n_bins) / count
-    return count, mean_confidence, accuracy
+        return count, confidence / count, hit / count
 
 
 def reliability_diagram(

@@ -29,7 +29,7 @@ runs the same on one process or many:
 ...            "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234"})
 Traceback (most recent call last):
 ...
-ValueError: Invalid value for argument `KERAS_DISTRIBUTION_PROCESS_ID`. Expected an integer \
+kerasx.InvalidArgument: Invalid value for argument `KERAS_DISTRIBUTION_PROCESS_ID`. Expected an integer \
 from 0 to KERAS_DISTRIBUTION_NUM_PROCESSES - 1 = 1. Received: KERAS_DISTRIBUTION_PROCESS_ID='2'
 
 Multi-process training needs the JAX backend (``KERAS_BACKEND=jax``): Keras 3 does not run

@@ -29,16 +29,13 @@
 # [--batch-size B] [--seed S]`.
 
 # %%
-import argparse
-import io
-import os
-import sys
 import time
 
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 
+from kerasx._course import parse_options, show, step_parser
 from kerasx.backprop import forward, lr_nn, simulate_logistic
 
 N = 1000
@@ -50,29 +47,16 @@ INIT = -2.5
 #
 # As a script the options come from the command line. Inside a notebook kernel `sys.argv`
 # holds the kernel's own arguments, so the notebook takes the defaults (and `--quick` when
-# the environment variable `KERASX_QUICK=1` is set). Figures are shown in a notebook; the
-# script only prints.
+# the environment variable `KERASX_QUICK=1` is set); `parse_options` does both, as in every
+# step. Figures are shown in a notebook (`show`); the script only prints.
+
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-
-
-def show(figure):
-    """Shows a matplotlib figure in a notebook (as PNG, whatever the backend); a script skips."""
-    if IN_NOTEBOOK:
-        from IPython.display import Image, display
-
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
-        display(Image(buffer.getvalue()))
-
-
 def build_parser():
-    parser = argparse.ArgumentParser(
-        description="The course's logistic regression by hand: forward, backward, gradient "
-        "descent, in NumPy."
+    parser = step_parser(
+        "The course's logistic regression by hand: forward, backward, gradient descent, in NumPy.",
+        quick="fewer epochs (200), for a smoke run",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer epochs (200), for a smoke run")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (default 1000)")
     parser.add_argument(
         "--alpha", type=float, default=0.002, help="step on the summed-NLL gradient (0.002)"
@@ -85,9 +69,7 @@ def build_parser():
 
 
 parser = build_parser()
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 epochs = args.epochs if args.epochs is not None else (200 if args.quick else 1000)
 
 # %% [markdown]

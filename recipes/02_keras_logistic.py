@@ -22,16 +22,12 @@
 # [--batch-size B] [--seed S]`.
 
 # %%
-import argparse
-import io
-import os
-import sys
-
 import keras
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 
+from kerasx._course import parse_options, show, step_parser
 from kerasx.backprop import forward, simulate_logistic
 from kerasx.recipes import logistic_regression
 
@@ -41,33 +37,19 @@ TRUE_BETA = (1.0, 2.0)
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set) and shows the figure.
+# `--quick` when `KERASX_QUICK=1` is set) and shows the figure (`parse_options` and `show`,
+# shared by every step).
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-
-
-def show(figure):
-    """Shows a matplotlib figure in a notebook (as PNG, whatever the backend); a script skips."""
-    if IN_NOTEBOOK:
-        from IPython.display import Image, display
-
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
-        display(Image(buffer.getvalue()))
-
-
-parser = argparse.ArgumentParser(
-    description="The course's logistic regression as a one-neuron Keras network (step 2)."
+parser = step_parser(
+    "The course's logistic regression as a one-neuron Keras network (step 2).",
+    quick="50 epochs instead of 200",
 )
-parser.add_argument("--quick", action="store_true", help="50 epochs instead of 200")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--learning-rate", type=float, default=0.5)
 parser.add_argument("--batch-size", type=int, default=100)
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 epochs = args.epochs or (50 if args.quick else 200)
 
 # %% [markdown]

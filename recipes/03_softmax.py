@@ -20,14 +20,11 @@
 # As a script: `python recipes/03_softmax.py [--quick] [--epochs N] [--seed S]`.
 
 # %%
-import argparse
-import os
-import sys
-
 import keras
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from kerasx._course import parse_options, step_parser
 from kerasx.backprop import simulate_logistic
 from kerasx.recipes import softmax_regression
 
@@ -35,20 +32,16 @@ from kerasx.recipes import softmax_regression
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set).
+# `--quick` when `KERASX_QUICK=1` is set): `parse_options`, shared by every step.
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-parser = argparse.ArgumentParser(
-    description="C classes: the softmax output layer (step 3), on the course's two-class "
-    "simulation."
+parser = step_parser(
+    "C classes: the softmax output layer (step 3), on the course's two-class simulation.",
+    quick="50 epochs instead of 200",
 )
-parser.add_argument("--quick", action="store_true", help="50 epochs instead of 200")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 epochs = args.epochs or (50 if args.quick else 200)
 
 # %% [markdown]

@@ -20,12 +20,9 @@
 # As a script: `python recipes/04_mlp_parameters.py [--quick] [--epochs N] [--seed S]`.
 
 # %%
-import argparse
-import os
-import sys
-
 import keras
 
+from kerasx._course import parse_options, step_parser
 from kerasx.backprop import simulate_logistic
 from kerasx.recipes import malaria_mlp, mlp, parameter_breakdown
 
@@ -33,20 +30,18 @@ from kerasx.recipes import malaria_mlp, mlp, parameter_breakdown
 # ## Options and the counting helper
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set). `parameter_breakdown` lists each layer's inputs,
-# units and parameters; `show_count` writes the sum out by hand.
+# `--quick` when `KERASX_QUICK=1` is set): `parse_options`, shared by every step.
+# `parameter_breakdown` lists each layer's inputs, units and parameters; `show_count` writes
+# the sum out by hand.
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-parser = argparse.ArgumentParser(
-    description="Hidden layers: the MLP and counting its parameters by hand (step 4)."
+parser = step_parser(
+    "Hidden layers: the MLP and counting its parameters by hand (step 4).",
+    quick="10 epochs instead of 100",
 )
-parser.add_argument("--quick", action="store_true", help="10 epochs instead of 100")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 epochs = args.epochs or (10 if args.quick else 100)
 
 

@@ -22,15 +22,11 @@
 # As a script: `python recipes/05_regularization.py [--quick] [--epochs N] [--seed S]`.
 
 # %%
-import argparse
-import io
-import os
-import sys
-
 import keras
 import numpy as np
 from matplotlib.figure import Figure
 
+from kerasx._course import parse_options, show, step_parser
 from kerasx.backprop import simulate_logistic
 from kerasx.recipes import mlp
 
@@ -46,31 +42,17 @@ VARIANTS = {
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set) and shows the figure.
+# `--quick` when `KERASX_QUICK=1` is set) and shows the figure (`parse_options` and `show`,
+# shared by every step).
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-
-
-def show(figure):
-    """Shows a matplotlib figure in a notebook (as PNG, whatever the backend); a script skips."""
-    if IN_NOTEBOOK:
-        from IPython.display import Image, display
-
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
-        display(Image(buffer.getvalue()))
-
-
-parser = argparse.ArgumentParser(
-    description="Regularization: L2 and L1 penalties, dropout and early stopping (step 5)."
+parser = step_parser(
+    "Regularization: L2 and L1 penalties, dropout and early stopping (step 5).",
+    quick="15 epochs instead of 200",
 )
-parser.add_argument("--quick", action="store_true", help="15 epochs instead of 200")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 epochs = args.epochs or (15 if args.quick else 200)
 
 # %% [markdown]

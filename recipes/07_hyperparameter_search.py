@@ -21,13 +21,12 @@
 # [--data tfds|DIR|synthetic] [--n-iter N] [--cv K] [--epochs N] [--image-size N]`.
 
 # %%
-import argparse
-import os
 import sys
 
 import numpy as np
 import pandas as pd
 
+from kerasx._course import parse_options, step_parser
 from kerasx.data import DatasetUnavailableError, describe_source, load_malaria
 from kerasx.tuning import randomized_search
 
@@ -35,23 +34,20 @@ from kerasx.tuning import randomized_search
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set).
+# `--quick` when `KERASX_QUICK=1` is set): `parse_options`, shared by every step.
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-parser = argparse.ArgumentParser(
-    description="Hyperparameter search: RandomizedSearchCV over the MLP's depth, width and "
-    "learning rate (step 7)."
+parser = step_parser(
+    "Hyperparameter search: RandomizedSearchCV over the MLP's depth, width and learning rate "
+    "(step 7).",
+    quick="2 draws, 2 folds, 8 x 8 synthetic",
 )
-parser.add_argument("--quick", action="store_true", help="2 draws, 2 folds, 8 x 8 synthetic")
 parser.add_argument("--data", default=None, help="tfds (default), a folder, or synthetic")
 parser.add_argument("--n-iter", type=int, default=None)
 parser.add_argument("--cv", type=int, default=None)
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--image-size", type=int, default=None)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 
 # %% [markdown]
 # ## The data

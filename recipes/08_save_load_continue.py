@@ -19,7 +19,6 @@
 # [--data DIR|synthetic|tfds] [--epochs N] [--out DIR]`.
 
 # %%
-import argparse
 import logging
 import os
 import sys
@@ -28,6 +27,7 @@ import keras
 import numpy as np
 
 import kerasx.metrics  # noqa: F401  (registers the kerasx metrics the model is compiled with)
+from kerasx._course import parse_options, step_parser
 from kerasx.data import DatasetUnavailableError, load_malaria
 from kerasx.recipes import load_trained_model, malaria_mlp
 
@@ -35,21 +35,18 @@ from kerasx.recipes import load_trained_model, malaria_mlp
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set).
+# `--quick` when `KERASX_QUICK=1` is set): `parse_options`, shared by every step.
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-parser = argparse.ArgumentParser(
-    description="Saving: store the malaria MLP as .h5 and .keras, reload it, predict and keep "
-    "training (step 8)."
+parser = step_parser(
+    "Saving: store the malaria MLP as .h5 and .keras, reload it, predict and keep training "
+    "(step 8).",
+    quick="synthetic 16 x 16 images",
 )
-parser.add_argument("--quick", action="store_true", help="synthetic 16 x 16 images")
 parser.add_argument("--data", default=None, help="synthetic (default), a folder, or tfds")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--out", default="runs/saved_models")
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 logging.getLogger("tensorflow").setLevel(logging.ERROR)  # retracing notes: 4 models
 
 # %% [markdown]

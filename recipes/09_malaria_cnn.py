@@ -25,8 +25,6 @@
 # gallery to `--out`.
 
 # %%
-import argparse
-import io
 import os
 import sys
 
@@ -35,6 +33,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from kerasx._course import parse_options, show, step_parser
 from kerasx.callbacks import HistoryFrame, LearningCurves
 from kerasx.data import DatasetUnavailableError, describe_source, load_malaria
 from kerasx.explain import grad_cam, grad_cam_examples, plot_grad_cam
@@ -53,37 +52,20 @@ ROWS = (
 # ## Options
 #
 # As a script the options come from the command line; a notebook takes the defaults (and
-# `--quick` when `KERASX_QUICK=1` is set) and shows the figures.
+# `--quick` when `KERASX_QUICK=1` is set) and shows the figures (`parse_options` and `show`,
+# shared by every step).
 
 # %%
-IN_NOTEBOOK = "ipykernel" in sys.modules
-
-
-def show(figure):
-    """Shows a figure (a matplotlib Figure or a PNG file's path) in a notebook; a script skips."""
-    if IN_NOTEBOOK:
-        from IPython.display import Image, display
-
-        if isinstance(figure, str):
-            display(Image(filename=figure))
-        else:
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", bbox_inches="tight")
-            display(Image(buffer.getvalue()))
-
-
-parser = argparse.ArgumentParser(
-    description="From the MLP to a convolutional network: the malaria CNN (after step 6)."
+parser = step_parser(
+    "From the MLP to a convolutional network: the malaria CNN (after step 6).",
+    quick="synthetic 24 x 24 images, 3 epochs",
 )
-parser.add_argument("--quick", action="store_true", help="synthetic 24 x 24 images, 3 epochs")
 parser.add_argument("--data", default=None, help="tfds (default), a folder, or synthetic")
 parser.add_argument("--image-size", type=int, default=None, help="default 80 (quick: 24)")
 parser.add_argument("--epochs", type=int, default=None)
 parser.add_argument("--out", default="runs/malaria_cnn")
 parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args(
-    (["--quick"] if os.environ.get("KERASX_QUICK") == "1" else []) if IN_NOTEBOOK else None
-)
+args = parse_options(parser)
 source = args.data or ("synthetic" if args.quick else "tfds")
 size = args.image_size or (24 if args.quick else 80)
 args.epochs = args.epochs or (3 if args.quick else 100)

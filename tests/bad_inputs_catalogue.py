@@ -186,7 +186,7 @@ def full_disk(ctx):
         real_save(file, array[: len(array) // 2], *args, **kwargs)
         raise no_space(os.fspath(file))
 
-    ctx.monkeypatch.setattr(kerasx.data.np, "save", save)
+    ctx.monkeypatch.setattr(kerasx.data.cache.np, "save", save)
 
 
 def read_only(ctx):
@@ -943,6 +943,34 @@ EXPLAIN = [
     ),
 ]
 
+def _functional():
+    from kerasx import functional
+
+    return functional
+
+
+FUNCTIONAL = [
+    Row(
+        "kerasx.functional.expected_calibration_error",
+        "n_bins = 0",
+        "Invalid value for argument `n_bins`. Expected an integer >= 1. Received: n_bins=0",
+        call=lambda ctx: _functional().expected_calibration_error([0, 1], [0.1, 0.9], n_bins=0),
+    ),
+    Row(
+        "kerasx.functional.brier_score",
+        "negative sample weights",
+        "Invalid value for argument `sample_weight`. Expected finite weights >= 0. Received: sample_weight=-1.0",
+        call=lambda ctx: _functional().brier_score([0, 1], [0.1, 0.9], sample_weight=[1, -1]),
+    ),
+    Row(
+        "kerasx.functional.log_loss",
+        "NaN scores",
+        "Invalid value for argument `scores`. Expected probabilities in [0, 1]. Received: scores=nan",
+        call=lambda ctx: _functional().log_loss(np.array([0, 1]), np.array([NAN, 0.5])),
+    ),
+]
+
+
 CALIBRATION = [
     Row(
         "kerasx.calibration.TemperatureScaling",
@@ -1460,6 +1488,7 @@ API_ROWS = (
     + RECIPES
     + EXPLAIN
     + CALIBRATION
+    + FUNCTIONAL
     + TUNING
 )
 COMMAND_ROWS = MALARIA + TUNE + REPORT

@@ -20,6 +20,26 @@ def rng():
 
 
 @pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib Figures that kerasx's plotting modules save, in order (still written), so
+    a test can check what a PNG shows: the plotted data, images and titles."""
+    import kerasx._plotting
+    import kerasx.calibration
+    import kerasx.explain
+
+    figures = []
+    original = kerasx._plotting.save_figure
+
+    def capture(figure, path, *args, **kwargs):
+        figures.append(figure)
+        return original(figure, path, *args, **kwargs)
+
+    for module in (kerasx._plotting, kerasx.calibration, kerasx.explain):
+        monkeypatch.setattr(module, "save_figure", capture)
+    return figures
+
+
+@pytest.fixture
 def malaria_dir():
     """The shared folder of real malaria cell images; skips the test when it is absent."""
     path = os.environ.get("KERASX_MALARIA_DIR", os.path.abspath(SHARED_MALARIA))

@@ -261,3 +261,102 @@ def test_reliability_diagram_writes_a_png(tmp_path, rng):
     q = _softmax(rng.normal(size=(200, 3)))
     reliability_diagram(tmp_path / "multi.png", rng.integers(0, 3, 200), q)
     assert sorted(os.listdir(tmp_path)) == ["both.png", "multi.png", "one.png"]
+
+
+# ------------------------------------------------- what the reliability diagram draws
+
+
+def _curves(figure):
+    """``{legend name: (x, y)}`` of the top axes' lines, the diagonal left out."""
+    top = figure.axes[0]
+    return {
+        line.get_label().split(" (ECE")[0]: (np.asarray(line.get_xdata()), line.get_ydata())
+        for line in top.lines
+        if line.get_label() != "perfect calibration"
+    }
+
+
+def _bar_heights(figure):
+    """``{legend name: (left x of each bar, its height)}`` of the bottom axes."""
+    return {
+        bars.get_label(): (
+            np.array([patch.get_x() for patch in bars.patches]),
+            np.array([patch.get_height() for patch in bars.patches]),
+        )
+        for bars in figure.axes[1].containers
+    }
+
+
+@agnostic
+def test_reliability_diagram_plots_the_observed_frequency_of_class_1(tmp_path, drawn):
+    """A hand-made example: labels 0, 0 in the bin [0, 0.5) and 1, 1, 0 in [0.5, 1]. The curve
+    goes through (0.15, 0) and (0.8, 2/3), and the bars count 2 and 3 rows. Catches: plotting
+    the frequency of ``1 - label`` (gives 1 and 1/3), axes swapped (x = frequency), and the
+    bars of the wrong bins."""
+    y = [0, 0, 1, 1, 0]
+    p = [0.1, 0.2, 0.7, 0.9, 0.8]
+    reliability_diagram(tmp_path / "hand.png", y, p, n_bins=2)
+    (figure,) = drawn
+    x, frequency = _curves(figure)["before"]
+    np.testing.assert_allclose(x, [0.15, 0.8], atol=1e-12)
+    np.testing.assert_allclose(frequency, [0.0, 2 / 3], atol=1e-12)
+    left, heights = _bar_heights(figure)["before"]
+    np.testing.assert_array_equal(heights, [2, 3])
+    assert 0 <= left[0] < 0.5 <= left[1] < 1
+    assert figure.axes[0].get_ylabel() == "observed frequency of class 1"
+
+
+@agnostic
+def test_reliability_diagram_curves_match_sklearn_calibration_curve(tmp_path, rng, drawn):
+    """Labels drawn from Bernoulli(p): per bin, both curves ("before" and "after") are
+    scikit-learn's ``calibration_curve`` (uniform bins, empty bins dropped), the bars are
+    NumPy's histogram counts, and the legend's ECE and Brier are those of
+    ``calibration_report``. Catches: the frequency of ``1 - label`` (about 1 - p instead of
+    p), the "after" curve drawn from the "before" scores, mean confidence replaced by the bin
+    centre, and counts of the wrong set of scores."""
+    from sklearn.calibration import calibration_curve
+
+    n_bins = 8
+    p = rng.uniform(0, 0.6, 2_000)  # bins above 0.6 are empty: they must not be drawn
+    y = (rng.random(2_000) < p).astype(int)
+    after = np.sqrt(p)
+    reliability_diagram(tmp_path / "d.png", y, p, after, n_bins=n_bins, names=("raw", "cal"))
+    (figure,) = drawn
+    curves, bars = _curves(figure), _bar_heights(figure)
+    assert set(curves) == set(bars) == {"raw", "cal"}
+    report = calibration_report(y, p, after, n_bins=n_bins)
+    labels = {line.get_label() for line in figure.axes[0].lines}
+    for name, key, scores in (("raw", "before", p), ("cal", "after", after)):
+        frequency, mean_predicted = calibration_curve(y, scores, n_bins=n_bins)
+        np.testing.assert_allclose(curves[name][0], mean_predicted, rtol=1e-9, err_msg=name)
+        np.testing.assert_allclose(curves[name][1], frequency, rtol=1e-9, err_msg=name)
+        counts, edges = np.histogram(scores, bins=n_bins, range=(0, 1))
+        np.testing.assert_array_equal(bars[name][1], counts, err_msg=name)
+        assert np.all((edges[:-1] <= bars[name][0]) & (bars[name][0] < edges[1:])), name
+        summary = report[key]
+        assert f"{name} (ECE {summary['ece']:.3f}, Brier {summary['brier']:.3f})" in labels
+    assert len(curves["raw"][0]) < n_bins, "the example should have empty bins"
+
+
+@agnostic
+def test_reliability_diagram_multiclass_plots_top_class_accuracy(tmp_path, rng, drawn):
+    """Three classes: per bin of the top-class confidence, its mean (x) and the share of rows
+    whose arg-max is the label (y), computed here with a NumPy loop. Catches: the frequency of
+    class 1 (or of a flipped hit) instead of the accuracy, and the confidence of column 0
+    instead of the top class."""
+    q = _softmax(rng.normal(0, 1.5, (1_500, 3)))
+    cumulative = np.cumsum(q, axis=1)
+    y = (rng.random(1_500)[:, None] > cumulative).sum(axis=1)
+    reliability_diagram(tmp_path / "multi.png", y, q, n_bins=5)
+    (figure,) = drawn
+    confidence, hit = q.max(axis=1), q.argmax(axis=1) == y
+    xs, ys = [], []
+    for b in range(5):
+        inside = (confidence >= b / 5) & ((confidence < (b + 1) / 5) | (b == 4))
+        if inside.any():
+            xs.append(confidence[inside].mean())
+            ys.append(hit[inside].mean())
+    x, accuracy = _curves(figure)["before"]
+    np.testing.assert_allclose(x, xs, rtol=1e-9)
+    np.testing.assert_allclose(accuracy, ys, rtol=1e-9)
+    assert figure.axes[0].get_ylabel() == "accuracy"

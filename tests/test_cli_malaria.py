@@ -398,16 +398,22 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_offline_without_data_names_the_choices(monkeypatch, capsys, tmp_path):
-    import kerasx.data
+    """TFDS unreachable: one line that says why and names the offline choices (the hint is part
+    of the exception the data module raises). Catches a hint lost on the way to the user."""
+    import tensorflow_datasets as tfds
+
+    import kerasx.data.sources
 
     def offline(*args, **kwargs):
-        raise kerasx.data.DatasetUnavailableError("no network")
+        raise OSError("no network")
 
-    monkeypatch.setattr(kerasx.data, "load_malaria", offline)
-    status, err = _status_and_stderr(["--out", str(tmp_path)], capsys)
+    monkeypatch.setattr(tfds, "load", offline)
+    monkeypatch.setattr(kerasx.data.sources, "_download_host_reachable", lambda *a: False)
+    status, err = _status_and_stderr(["--out", str(tmp_path / "out")], capsys)
     assert status == 2 and err.count("\n") == 1
-    assert err.startswith("kerasx malaria: no network")
+    assert err.startswith("kerasx malaria: TFDS could not provide the 'malaria' data set")
     assert "--data synthetic" in err and "--data DIR" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_real_images_default_to_the_patient_split(malaria_dir, tmp_path, capsys):

@@ -53,6 +53,56 @@ def test_keras_early_stopping_reads_the_hint_set_from_direction():
         _fed_early_stopping_best(unknown, values)
 
 
+def _early_stopping_run(values, patience, state=None, best_weights=None, epochs=None):
+    """EarlyStopping on ``val_loss`` fed ``values``; with ``state``, its counters set through
+    :func:`_compat.set_early_stopping_state` after ``on_train_begin``. Returns the callback
+    and the number of epochs that ran."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    ran = []
+    feed = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: (
+            ran.append(epoch),
+            logs.__setitem__("val_loss", values[epoch]),
+        )
+    )
+
+    class Stopping(keras.callbacks.EarlyStopping):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if state is not None:
+                _compat.set_early_stopping_state(self, state, best_weights)
+
+    stop = Stopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    X, y = np.ones((4, 2), "float32"), np.zeros(4, "float32")
+    first = 0 if state is None else len(values) - (epochs or len(values))
+    model.fit(X, y, epochs=len(values), initial_epoch=first, verbose=0, callbacks=[feed, stop])
+    return stop, ran
+
+
+@pytest.mark.backend_agnostic
+def test_early_stopping_counters_are_the_ones_that_decide_the_stop():
+    """``best``, ``wait`` and ``best_epoch`` are EarlyStopping's whole progress: read after
+    some epochs and set into a fresh callback resuming at the next epoch, the stop comes at the
+    same epoch as in one uninterrupted run. Catches a Keras that renames them (the resumed run
+    would stop later: its own counters would start over) or keeps more state elsewhere."""
+    values = [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    whole, ran = _early_stopping_run(values, patience=3)
+    assert ran == [0, 1, 2, 3, 4] and whole.stopped_epoch == 4
+    part, _ = _early_stopping_run(values[:3], patience=3)
+    state = _compat.early_stopping_state(part)
+    assert state == {"best": 0.5, "wait": 1, "best_epoch": 1}
+    weights = _compat.early_stopping_best_weights(part)
+    assert weights is not None and len(weights) == 2
+    resumed, ran = _early_stopping_run(values, 3, state, weights, epochs=len(values) - 3)
+    assert ran == [3, 4] and resumed.stopped_epoch == 4
+    assert _compat.early_stopping_state(resumed) == _compat.early_stopping_state(whole)
+    fresh = {"best": None, "wait": 0, "best_epoch": 0}
+    _, ran = _early_stopping_run(values, 3, fresh, epochs=len(values) - 3)
+    assert ran == [3, 4, 5, 6]  # without the counters the stop moves: they are what decides
+
+
 @pytest.mark.backend_agnostic
 def test_compiled_metrics_are_the_objects_passed_to_compile():
     """After the first step, the flat list holds the very metric objects given to compile."""

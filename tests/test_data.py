@@ -7,13 +7,14 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from kerasx import data
 from kerasx.data import (
     DatasetUnavailableError,
     describe_source,
     load_malaria,
+    loaders,
     make_synthetic_malaria,
     malaria_dataset,
+    sources,
 )
 
 # Constant-colour images: after any resize every pixel keeps the colour, so the expected
@@ -235,7 +236,7 @@ class TestCache:
         def no_decoding(*args, **kwargs):
             raise AssertionError("the cache was not used")
 
-        monkeypatch.setattr(data, "_records", no_decoding)
+        monkeypatch.setattr(loaders, "_records", no_decoding)
         second = load_malaria(root, image_size=4, cache_dir=cache)
         for a, b in zip(first, second, strict=True):
             np.testing.assert_array_equal(a[0], b[0])
@@ -312,10 +313,8 @@ class TestTFDS:
         def offline(*args, **kwargs):
             raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
 
-        import kerasx.data as data
-
         monkeypatch.setattr(tfds, "load", offline)
-        monkeypatch.setattr(data, "_download_host_reachable", lambda: True)  # the download fails
+        monkeypatch.setattr(sources, "_download_host_reachable", lambda: True)  # the download fails
         with pytest.raises(DatasetUnavailableError, match="synthetic") as info:
             load_malaria("tfds")
         assert isinstance(info.value, RuntimeError)
@@ -385,7 +384,6 @@ class TestDataset:
 
 def test_offline_tfds_fails_fast_without_downloading(monkeypatch, tmp_path):
     """Offline, TFDS would retry its download for minutes: kerasx probes the host first."""
-    import kerasx.data as data
 
     def refuse(*args, **kwargs):
         raise OSError("Name or service not known")
@@ -395,7 +393,7 @@ def test_offline_tfds_fails_fast_without_downloading(monkeypatch, tmp_path):
             raise AssertionError("a download was attempted although the host is unreachable")
         raise AssertionError("Dataset malaria: could not find data in " + str(tmp_path))
 
-    monkeypatch.setattr(data.socket, "create_connection", refuse)
+    monkeypatch.setattr(sources.socket, "create_connection", refuse)
     monkeypatch.setattr(tfds, "load", must_not_download)
     with pytest.raises(DatasetUnavailableError, match="cannot be reached") as info:
         load_malaria("tfds", data_dir=str(tmp_path))
@@ -406,7 +404,7 @@ def test_offline_tfds_fails_fast_without_downloading(monkeypatch, tmp_path):
 @pytest.mark.parametrize("flatten", [False, True])
 def test_scale_is_numpys_division_bit_for_bit(shape, flatten):
     """The threaded uint8 -> float32 scaling of cached loads gives the bits of one np.divide."""
-    from kerasx.data import _THREADED_SCALE_MIN, _scale
+    from kerasx.data.loaders import _THREADED_SCALE_MIN, _scale
 
     images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     if shape[0] == 700:

@@ -2,6 +2,7 @@
 the most confident mistakes against a hand-made example, overlays and the PNG galleries."""
 
 import os
+import re
 
 import keras
 import matplotlib
@@ -406,3 +407,135 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, rng, monkeypatch):
         plot_top_errors(target, rng.random((2, 8, 8, 3)), [0, 1], [0.9, 0.1], [0, 1])
     assert target.read_bytes() == b"old"
     assert os.listdir(tmp_path) == ["errors.png"]
+
+
+# -------------------------------------------------------------- what the galleries show
+
+# The malaria loaders' convention: label 1 is a parasitized cell.
+MALARIA_CLASS_NAMES = ("uninfected", "parasitized")
+
+
+def _solid_images(n, size=6):
+    """``n`` RGB images, each one solid colour that no other image has."""
+    shades = (np.arange(n) + 1) / (n + 1)
+    colours = np.stack([shades, np.full(n, 0.5), 1 - shades], axis=1)
+    return np.broadcast_to(colours[:, None, None, :], (n, size, size, 3)).astype("float32")
+
+
+def _shown(axes):
+    """The one image an axes shows, as a float array."""
+    assert len(axes.images) == 1, f"expected one image, found {len(axes.images)}"
+    return np.asarray(axes.images[0].get_array(), dtype=np.float64)
+
+
+def _binary_score_in(title):
+    """``(class name, probability)`` from a title line ``P(name) = 0.123``."""
+    match = re.search(r"P\((\w+)\) = ([0-9.]+)", title)
+    assert match, title
+    return match.group(1), float(match.group(2))
+
+
+@agnostic
+def test_top_errors_gallery_pairs_each_image_with_its_own_label_and_score(tmp_path, drawn):
+    """Slot ``s`` shows row ``indices[s]``: its image (each row a distinct solid colour), its
+    true class name (label 1 = "parasitized") and its P(parasitized). The rows are shown out
+    of their order (2, 3, 5, 1), so a gallery indexed by the slot shows other images. Catches:
+    ``images[slot]`` instead of ``images[row]``, the score of the slot's row, the name of the
+    other class (``names[1 - label]``) and P(uninfected) in place of P(parasitized)."""
+    y = np.array([0, 1, 1, 0, 1, 0, 1])
+    p = np.array([0.20, 0.35, 0.02, 0.91, 0.88, 0.74, 0.60])
+    images = _solid_images(len(y))
+    indices = [2, 3, 5, 1]
+    plot_top_errors(
+        tmp_path / "e.png", images, y, p, indices, class_names=MALARIA_CLASS_NAMES, columns=3
+    )
+    (figure,) = drawn
+    assert len(figure.axes) == 6
+    for slot, row in enumerate(indices):
+        axes = figure.axes[slot]
+        np.testing.assert_allclose(_shown(axes), images[row], atol=1e-6, err_msg=f"slot {slot}")
+        true_line, score_line = axes.get_title().split("\n")
+        assert true_line == f"true: {MALARIA_CLASS_NAMES[y[row]]}", (slot, row)
+        name, probability = _binary_score_in(score_line)
+        assert name == "parasitized"
+        assert probability == pytest.approx(p[row], abs=5e-4), (slot, row)
+    assert all(not axes.images for axes in figure.axes[len(indices) :])
+
+
+@agnostic
+def test_top_errors_gallery_multiclass_names_the_predicted_class(tmp_path, drawn):
+    """Three classes: each slot's image is its row's, the title names the row's true class and
+    its arg-max class with that probability. Catches: the image or text of another row, and
+    the predicted class's name taken from the label or a column off by one."""
+    y = np.array([0, 1, 2, 2])
+    p = np.array([[0.2, 0.5, 0.3], [0.1, 0.8, 0.1], [0.6, 0.1, 0.3], [0.1, 0.5, 0.4]])
+    names = ("ant", "bee", "cat")
+    images = _solid_images(len(y))
+    indices = [2, 0, 3]
+    plot_top_errors(tmp_path / "m.png", images, y, p, indices, class_names=names)
+    (figure,) = drawn
+    for slot, row in enumerate(indices):
+        axes = figure.axes[slot]
+        np.testing.assert_allclose(_shown(axes), images[row], atol=1e-6, err_msg=f"slot {slot}")
+        true_line, score_line = axes.get_title().split("\n")
+        assert true_line == f"true: {names[y[row]]}"
+        best = int(p[row].argmax())
+        match = re.fullmatch(r"pred\. (\w+) \(([0-9.]+)\)", score_line)
+        assert match, score_line
+        assert match.group(1) == names[best]
+        assert float(match.group(2)) == pytest.approx(p[row, best], abs=5e-4)
+
+
+@agnostic
+def test_grad_cam_gallery_pairs_image_heatmap_and_score_of_one_row(tmp_path, rng, drawn):
+    """Each gallery row is one (true class, right/wrong) group, headed by its class name
+    (label 1 = "parasitized") and holding, most confident first, the rows worked out by hand
+    below. For each example: the image cell shows that row's image and P(parasitized); the
+    next cell shows that same row's image blended with that row's heatmap, computed here as
+    ``(1 − alpha) · image + alpha · jet(heatmap)``. Catches: ``images[slot]``/``blended[slot]``
+    instead of ``[row]``, heatmaps paired with other images (``heatmaps[::-1]``), the score of
+    another row, the heading of the other class or right/wrong swapped.
+
+    Row: label, P(parasitized) → group (confidence)
+    0: 0, 0.10 → uninfected right (0.90)       4: 1, 0.95 → parasitized right (0.95)
+    1: 0, 0.30 → uninfected right (0.70, 3rd)  5: 1, 0.40 → parasitized wrong (0.60)
+    2: 0, 0.05 → uninfected right (0.95)       6: 1, 0.15 → parasitized wrong (0.85)
+    3: 0, 0.80 → uninfected wrong (0.80)       7: 1, 0.70 → parasitized right (0.70)
+    """
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    p = np.array([0.10, 0.30, 0.05, 0.80, 0.95, 0.40, 0.15, 0.70])
+    images = _solid_images(len(y))
+    heatmaps = rng.random((len(y), 6, 6)).astype("float32")
+    alpha = 0.4
+    expected = [
+        ("uninfected, right", [2, 0]),
+        ("uninfected, wrong", [3]),
+        ("parasitized, right", [4, 7]),
+        ("parasitized, wrong", [6, 5]),
+    ]
+    plot_grad_cam(
+        tmp_path / "g.png",
+        images,
+        heatmaps,
+        y,
+        p,
+        class_names=MALARIA_CLASS_NAMES,
+        per_group=2,
+        alpha=alpha,
+    )
+    (figure,) = drawn
+    grid = np.array(figure.axes).reshape(4, 4)
+    jet = matplotlib.colormaps["jet"]
+    for axes_row, (heading, rows) in zip(grid, expected, strict=True):
+        assert axes_row[0].texts[0].get_text() == heading
+        for slot, row in enumerate(rows):
+            picture, blended = axes_row[2 * slot], axes_row[2 * slot + 1]
+            where = f"{heading}, slot {slot}, row {row}"
+            np.testing.assert_allclose(_shown(picture), images[row], atol=1e-6, err_msg=where)
+            name, probability = _binary_score_in(picture.get_title())
+            assert name == "parasitized", where
+            assert probability == pytest.approx(p[row], abs=5e-4), where
+            mix = (1 - alpha) * images[row] + alpha * jet(heatmaps[row])[..., :3]
+            np.testing.assert_allclose(_shown(blended), mix, atol=1e-5, err_msg=where)
+            assert blended.get_title() == "Grad-CAM"
+        assert all(not axes.images for axes in axes_row[2 * len(rows) :]), heading

@@ -63,3 +63,24 @@ def test_nothing_written_is_an_error(tmp_path):
         with _io.atomic_path(tmp_path / "x.png"):
             pass
     assert not (tmp_path / "x.png").exists()
+
+
+def test_readers_give_back_what_the_writers_wrote_and_the_default_when_missing(tmp_path):
+    """Every writer takes ``(path, data)``; a reader of a missing file returns ``default``."""
+    import pandas as pd
+
+    table = pd.DataFrame({"trial_id": ["000", "001"], "score": [0.5, 0.75]})
+    _io.write_csv(tmp_path / "trials.csv", table)
+    _io.write_json(tmp_path / "best.json", {"score": 0.75})
+    read = _io.read_csv(tmp_path / "trials.csv", dtype={"trial_id": str})
+    pd.testing.assert_frame_equal(read, table)
+    assert _io.read_json(tmp_path / "best.json") == {"score": 0.75}
+    assert _io.read_json(tmp_path / "missing.json") is None
+    assert _io.read_json(tmp_path / "missing.json", default={}) == {}
+    assert _io.read_csv(tmp_path / "missing.csv") is None
+
+
+def test_progress_prints_one_flushed_line_only_when_enabled(capsys):
+    _io.progress("tune", "trial 000 COMPLETED")
+    _io.progress("tune", "not shown", enabled=False)
+    assert capsys.readouterr().out == "[kerasx tune] trial 000 COMPLETED\n"

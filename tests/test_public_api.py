@@ -8,7 +8,14 @@ import pytest
 
 import kerasx
 
-SUBMODULES = [name for name in kerasx.__all__ if name != "__version__"]
+NOT_SUBMODULES = {"__version__", "InvalidArgument"}
+SUBMODULES = [name for name in kerasx.__all__ if name not in NOT_SUBMODULES]
+
+
+def test_every_exported_name_exists():
+    missing = [name for name in kerasx.__all__ if not hasattr(kerasx, name)]
+    assert not missing, f"kerasx.__all__ names missing objects: {missing}"
+    assert issubclass(kerasx.InvalidArgument, ValueError)
 
 
 def test_version_is_a_string():

@@ -187,13 +187,22 @@ def check_explain(ns, printed, block, directory):
 
 def check_resume(ns, printed, block, directory):
     """The history file has each epoch once, in order (catches a frame that appends to the file
-    on every fit or restarts its epoch count), and the backup is gone after a normal end."""
+    on every fit or restarts its epoch count); the backup records a finished training, so the
+    same block run again trains no epoch and keeps the same history and weights (catches a
+    backup that restarts a finished run)."""
+    import json
+
     import pandas as pd
 
     frame = pd.read_csv(directory / "history.csv")
     assert frame["epoch"].tolist() == list(range(5))
     assert printed[-1] == "5" == _comment_after(block, "print(len(").split()[0]
-    assert not (directory / "backup").exists() or not any((directory / "backup").iterdir())
+    assert json.loads((directory / "backup" / "state.json").read_text())["finished"] is True
+    weights = ns["model"].get_weights()
+    again, printed_again = _run(block, directory, pytest.MonkeyPatch())
+    assert printed_again[-1] == "5"
+    for a, b in zip(weights, again["model"].get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 CHECKS = {
@@ -205,7 +214,7 @@ CHECKS = {
     "parameter_breakdown(": check_recipes,
     "randomized_search(": check_tuning,
     "grad_cam(": check_explain,
-    "BackupAndRestore(": check_resume,
+    "BackupAndResume(": check_resume,
 }
 
 

@@ -286,7 +286,7 @@ def test_every_tuning_module_imports_without_resource():
         "import kerasx.tuning\n"
         "for info in pkgutil.iter_modules(kerasx.tuning.__path__):\n"
         "    importlib.import_module(f'kerasx.tuning.{info.name}')\n"
-        "from kerasx.tuning import _io\n"
+        "from kerasx import _io\n"
         "print(math.isnan(_io.peak_rss_mb()), kerasx.tuning.tune.__name__)"
     )
     assert run_python(code) == "True tune"

@@ -27,7 +27,7 @@ import shlex
 
 from kerasx._validation import check_in_range, check_int, check_one_of, invalid_value
 
-__all__ = ["BACKENDS", "MODELS", "MalariaConfig", "auto_backend"]
+__all__ = ["BACKENDS", "MODELS", "PATIENCE", "MalariaConfig", "auto_backend"]
 
 #: Every model the job can train, in the order the outputs show them.
 MODELS = ("mlp", "cnn")

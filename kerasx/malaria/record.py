@@ -31,6 +31,7 @@ __all__ = [
     "RUN_FILES",
     "RunMismatch",
     "check_folder",
+    "check_split",
     "clear_folder",
     "data_fingerprint",
     "metrics_document",
@@ -160,11 +161,8 @@ def read_run(out):
         kerasx.InvalidArgument: run.json is not JSON.
     """
     path = os.path.join(out, "run.json")
-    if not os.path.exists(path):
-        return {}
     try:
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)
+        return _io.read_json(path, default={})
     except json.JSONDecodeError as error:
         raise InvalidArgument(f"{path!r} is not valid JSON ({error})") from None
 

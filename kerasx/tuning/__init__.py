@@ -24,7 +24,7 @@ command line's option parsing stay light.
 >>> TuneConfig(out="runs/tune", tuner="sklearn", objective="val_loss")
 Traceback (most recent call last):
 ...
-ValueError: Invalid value for argument `objective`. Expected 'val_accuracy' with tuner='sklearn' (its cross-validated accuracy). Received: objective='val_loss'
+kerasx.InvalidArgument: Invalid value for argument `objective`. Expected 'val_accuracy' with tuner='sklearn' (its cross-validated accuracy). Received: objective='val_loss'
 """
 
 import importlib

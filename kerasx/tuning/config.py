@@ -11,7 +11,7 @@ and using it where the search runs.
 >>> TuneConfig(out="runs/tune", epochs=0)
 Traceback (most recent call last):
 ...
-ValueError: Invalid value for argument `epochs`. Expected an integer >= 1. Received: epochs=0
+kerasx.InvalidArgument: Invalid value for argument `epochs`. Expected an integer >= 1. Received: epochs=0
 """
 
 import dataclasses

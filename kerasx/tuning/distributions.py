@@ -19,7 +19,7 @@ log_uniform_int(16, 512)
 >>> search_range("learning_rate", (0.0, 1e-2))
 Traceback (most recent call last):
 ...
-ValueError: Invalid value for argument `learning_rate`. Expected a (low, high) pair of numbers > 0. Received: learning_rate=(0.0, 0.01)
+kerasx.InvalidArgument: Invalid value for argument `learning_rate`. Expected a (low, high) pair of numbers > 0. Received: learning_rate=(0.0, 0.01)
 """
 
 import dataclasses

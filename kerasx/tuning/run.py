@@ -2,12 +2,12 @@
 
 import dataclasses
 
-from kerasx._validation import invalid_value
-from kerasx.tuning import _io
+from kerasx._validation import check_data, invalid_value
 from kerasx.tuning.config import TuneConfig
 from kerasx.tuning.processes import search_in_processes
 from kerasx.tuning.search import record_search, search_in_process
 from kerasx.tuning.space import malaria_search_space
+from kerasx.tuning.tuners import is_distributed
 
 __all__ = ["tune"]
 
@@ -58,15 +58,15 @@ def tune(X, y, *, X_test=None, y_test=None, config=None, **options):
     1
     """
     config = TuneConfig(**options) if config is None else dataclasses.replace(config, **options)
-    if _io.is_distributed():
+    if is_distributed():
         if config.tuner == "sklearn":
             raise invalid_value("tuner", "a KerasTuner tuner in distributed mode", config.tuner)
         if config.trials_per_process is not None:
             expected = "None in distributed mode"
             raise invalid_value("trials_per_process", expected, config.trials_per_process)
-    X, y = _io.checked_data(X, y, "X", "y")
+    X, y = check_data(X, y)
     if X_test is not None and y_test is not None:
-        X_test, y_test = _io.checked_data(X_test, y_test, "X_test", "y_test")
+        X_test, y_test = check_data(X_test, y_test, x_name="X_test", y_name="y_test")
     if config.hypermodel is None:
         config = dataclasses.replace(config, hypermodel=malaria_search_space(X.shape[1:]))
     record_search(config, X)

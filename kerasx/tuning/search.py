@@ -9,11 +9,11 @@ import os
 
 import keras
 
+from kerasx import _io
 from kerasx._validation import invalid_value
 from kerasx.recipes import load_trained_model
-from kerasx.tuning import _io
 from kerasx.tuning.sklearn_search import search_with_sklearn
-from kerasx.tuning.tuners import search_with_keras_tuner
+from kerasx.tuning.tuners import is_worker, search_with_keras_tuner
 
 __all__ = ["read_results", "record_search", "search_in_process"]
 
@@ -37,7 +37,7 @@ def record_search(config, X):
     if previous and previous != record and not config.overwrite:
         expected = f"a folder holding the same search ({previous}) or overwrite=True"
         raise invalid_value("out", expected, config.out)
-    if not _io.is_worker():
+    if not is_worker():
         _io.write_json(path, record)
 
 
@@ -72,21 +72,23 @@ def search_in_process(X, y, config, X_test=None, y_test=None):
         result["test_accuracy"] = float(metrics["accuracy"])
     if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
         model.optimizer.build(model.trainable_variables)
-    _io.save_model(model, os.path.join(config.out, "best_model.keras"))
+    _io.save_model(os.path.join(config.out, "best_model.keras"), model)
     summary = {key: result[key] for key in ("best_hyperparameters", "best_score", "test_accuracy")}
     _io.write_json(os.path.join(config.out, "best.json"), summary)
-    say = _io.progress
-    say(config.progress, f"best score {best_score:.4f} with {best_hps}; model in {config.out}")
+    message = f"best score {best_score:.4f} with {best_hps}; model in {config.out}"
+    _io.progress("tune", message, enabled=config.progress)
     if result["test_accuracy"] is not None:
-        say(config.progress, f"test accuracy of the best model: {result['test_accuracy']:.4f}")
+        message = f"test accuracy of the best model: {result['test_accuracy']:.4f}"
+        _io.progress("tune", message, enabled=config.progress)
     return result
 
 
 def read_results(out):
     """``tune``'s result dict, read back from the files of a finished search in ``out``."""
     best = _io.read_json(os.path.join(out, "best.json"))
+    trials_csv = os.path.join(out, "trials.csv")
     return {
-        "trials": _io.read_trials(os.path.join(out, "trials.csv")),
+        "trials": _io.read_csv(trials_csv, dtype={"trial_id": str}),  # ids stay text: "000"
         "best_hyperparameters": best["best_hyperparameters"],
         "best_score": best["best_score"],
         "model": load_trained_model(os.path.join(out, "best_model.keras")),

@@ -21,8 +21,8 @@ from sklearn.model_selection import (
     cross_val_score,
 )
 
-from kerasx._validation import check_int, check_one_of, invalid_value
-from kerasx.tuning import _io
+from kerasx import _io
+from kerasx._validation import check_data, check_int, check_one_of, invalid_value
 from kerasx.tuning.config import WRAPPERS
 from kerasx.tuning.distributions import RANGE_RULES, search_range
 from kerasx.tuning.space import MLP_DEFAULTS, MLP_PARAMS, build_mlp, course_param_distributions
@@ -222,7 +222,7 @@ def randomized_search(
         check_int("cv", cv, minimum=2)
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
-    X, y = _io.checked_data(X, y, "X", "y")
+    X, y = check_data(X, y)
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size, fit_kwargs=fit_kwargs)
     if random_state is not None:
         keras.utils.set_random_seed(random_state)
@@ -319,19 +319,19 @@ def search_with_sklearn(X, y, config):
         ``(trials, best_hyperparameters, best_score, model)``.
     """
     csv_path = os.path.join(config.out, "trials.csv")
-    previous = None if config.overwrite else _io.read_trials(csv_path)
+    # Trial ids stay text ("000"), as written.
+    previous = None if config.overwrite else _io.read_csv(csv_path, dtype={"trial_id": str})
     rows = [] if previous is None else previous.to_dict("records")
-    _io.progress(
-        config.progress, f"sklearn search in {config.out}: {len(rows)} finished trial(s) reused"
-    )
+    message = f"sklearn search in {config.out}: {len(rows)} finished trial(s) reused"
+    _io.progress("tune", message, enabled=config.progress)
 
     def on_trial_done(row):
         rows.append(row)
-        _io.write_csv(pd.DataFrame(rows), csv_path)
+        _io.write_csv(csv_path, pd.DataFrame(rows))
         message = (
             f"trial {row['trial_id']} COMPLETED: score={row['score']:.4f} ({row['seconds']:.1f} s)"
         )
-        _io.progress(config.progress, message)
+        _io.progress("tune", message, enabled=config.progress)
 
     options = dict(
         wrapper=config.wrapper, epochs=config.epochs, batch_size=config.batch_size,

@@ -206,7 +206,7 @@ class MLPHyperModel(keras_tuner.HyperModel):
     >>> MLPHyperModel((8,), learning_rate=(0.1, 0.001))
     Traceback (most recent call last):
     ...
-    ValueError: Invalid value for argument `learning_rate`. Expected a (low, high) pair with low <= high. Received: learning_rate=(0.1, 0.001)
+    kerasx.InvalidArgument: Invalid value for argument `learning_rate`. Expected a (low, high) pair with low <= high. Received: learning_rate=(0.1, 0.001)
     """
 
     def __init__(

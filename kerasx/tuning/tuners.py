@@ -6,7 +6,7 @@
 >>> tuner = make_tuner(hypermodel, tuner="random", objective="val_acc", directory=".")
 Traceback (most recent call last):
 ...
-ValueError: Invalid value for argument `objective`. Expected one of ('accuracy', 'loss', 'val_accuracy', 'val_loss'). Received: objective='val_acc'
+kerasx.InvalidArgument: Invalid value for argument `objective`. Expected one of ('accuracy', 'loss', 'val_accuracy', 'val_loss'). Received: objective='val_acc'
 """
 
 import os
@@ -18,9 +18,9 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
+from kerasx import _io
 from kerasx._compat import KerasTunerWithoutTensorBoard, keras_tuner_whole_json_files
 from kerasx._validation import check_int, check_one_of, invalid_value
-from kerasx.tuning import _io
 from kerasx.tuning.config import KERAS_TUNERS
 
 __all__ = ["make_tuner", "search_with_keras_tuner", "trials_table"]
@@ -60,7 +60,7 @@ class _TimedTuner(KerasTunerWithoutTensorBoard):
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self._trial_started
         path = os.path.join(self.project_dir, f"{_TIMES_PREFIX}{self.tuner_id}.json")
-        times = _io.read_json(path)
+        times = _io.read_json(path, default={})
         times[trial.trial_id] = [seconds, _io.peak_rss_mb()]
         _io.write_json(path, times)
         super().on_trial_end(trial)
@@ -226,6 +226,16 @@ def trials_table(tuner):
     return pd.DataFrame(rows, columns=[*columns, *dict.fromkeys(hp_names), *last])
 
 
+def is_distributed():
+    """True when KerasTuner's distributed mode is on (``KERASTUNER_ORACLE_IP`` is set)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ
+
+
+def is_worker():
+    """True in a distributed search's worker (its oracle lives in the chief)."""
+    return is_distributed() and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
 def search_with_keras_tuner(X, y, config):
     """Runs (or resumes) the KerasTuner search of ``config`` in ``config.out``.
 
@@ -246,9 +256,9 @@ def search_with_keras_tuner(X, y, config):
         trial = tuner.oracle.get_trial(trial_id)
         score = np.nan if trial.score is None else trial.score
         message = f"trial {trial_id} {trial.status}: score={score:.4f} ({seconds:.1f} s)"
-        _io.progress(config.progress, message)
-        if not _io.is_distributed():
-            _io.write_csv(trials_table(tuner), csv_path)
+        _io.progress("tune", message, enabled=config.progress)
+        if not is_distributed():
+            _io.write_csv(csv_path, trials_table(tuner))
 
     tuner = make_tuner(
         config.hypermodel,
@@ -263,11 +273,12 @@ def search_with_keras_tuner(X, y, config):
         on_trial_done=on_trial_done,
     )
     where = f"{config.tuner} search in {config.out}"
-    if _io.is_worker():  # the chief's oracle holds the trials
-        _io.progress(config.progress, f"{config.tuner} worker {tuner.tuner_id} in {config.out}")
+    if is_worker():  # the chief's oracle holds the trials
+        message = f"{config.tuner} worker {tuner.tuner_id} in {config.out}"
     else:
         done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
-        _io.progress(config.progress, f"{where}: {done} finished trial(s) reused")
+        message = f"{where}: {done} finished trial(s) reused"
+    _io.progress("tune", message, enabled=config.progress)
     tuner.search(
         X,
         y,
@@ -276,10 +287,10 @@ def search_with_keras_tuner(X, y, config):
         validation_split=config.validation_split,
         verbose=0,
     )
-    if _io.is_worker():
+    if is_worker():
         return None, None, None, None
     trials = trials_table(tuner)
-    _io.write_csv(trials, csv_path)
+    _io.write_csv(csv_path, trials)
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].score is None:
         failed = [t.message for t in tuner.oracle.trials.values() if t.message]

@@ -1,0 +1,59 @@
+"""Malaria cell images for the course: from TFDS, from a folder, or a synthetic stand-in.
+
+Three sources give the same arrays, with **label 1 = parasitized** everywhere:
+
+- ``"tfds"``: ``tfds.load("malaria")`` (27,558 images; TFDS's own label 0 is *parasitized*, so
+  it is flipped here). Downloads when the network allows; without it a
+  :class:`DatasetUnavailableError` names the offline choices.
+- a folder in the NIH layout: ``Parasitized/`` and ``Uninfected/`` subfolders of PNG files.
+- ``"synthetic"``: **not real data**. A procedural stand-in (round pink "cells"; parasitized ones
+  carry dark purple rings and chromatin dots) for offline demos and tests. It is learnable but not
+  trivially; numbers measured on it say nothing about malaria. :func:`describe_source` returns a
+  line that says so, for every output to print.
+
+``fraction=None`` means the source's course default: 0.1 for ``"tfds"`` (the course's 10%),
+1.0 for a folder and for ``"synthetic"`` (a fixed population of 2,800 images, 1,400 per class).
+The subset and the train/test split are both stratified and depend only on ``seed``.
+
+Two ways to split (``split=``):
+
+- ``"cell"`` (the course's): a stratified split of the cells. The NIH data set has many cells of
+  each patient, so cells of one patient land on both sides and the test score is optimistic.
+- ``"patient"``: whole patients go to one side. The patient is the prefix of the NIH file name
+  before ``_IMG`` (``C100P61ThinF_IMG_20150918_144348_cell_138.png`` belongs to ``C100P61ThinF``;
+  see :func:`patient_id`). This needs file names, so only a folder source has it.
+
+:func:`split_files` says which files went to each side, and :func:`load_folder` loads every image
+of a folder (an external test set) with its file name.
+
+Images are decoded and resized with TensorFlow in parallel (``tf.data``), rounded to 8 bits like
+the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8-bit arrays as
+``.npy`` files so a second load skips decoding.
+
+Modules: ``synthetic`` (the procedural cells), ``sources`` (TFDS, folder and synthetic sources,
+decoding, patient ids), ``split`` (cell and patient splits), ``cache`` (the ``.npy`` cache) and
+``loaders`` (:func:`load_malaria`, :func:`malaria_dataset`, :func:`load_folder`).
+
+>>> (X_train, y_train), (X_test, y_test) = load_malaria("synthetic", fraction=0.02, image_size=8)
+>>> X_train.shape, X_test.shape, X_train.dtype
+((44, 192), (12, 192), dtype('float32'))
+>>> int(y_train.sum()), int(y_test.sum())
+(22, 6)
+"""
+
+from kerasx.data.loaders import load_folder, load_malaria, malaria_dataset
+from kerasx.data.sources import CLASS_NAMES, DatasetUnavailableError, describe_source, patient_id
+from kerasx.data.split import split_files
+from kerasx.data.synthetic import make_synthetic_malaria
+
+__all__ = [
+    "CLASS_NAMES",
+    "DatasetUnavailableError",
+    "describe_source",
+    "load_folder",
+    "load_malaria",
+    "make_synthetic_malaria",
+    "malaria_dataset",
+    "patient_id",
+    "split_files",
+]
