@@ -44,7 +44,6 @@ import keras
 from _targets import Targets, machine
 
 from kerasx.callbacks import _render
-from kerasx.commands._common import CommandParser
 from kerasx.commands.malaria import add_arguments, config_from_args
 from kerasx.malaria import train
 
@@ -154,7 +153,7 @@ def instrumented(model, profile):
 
 def command_config(args):
     """The command's config for this benchmark, through its own parser."""
-    parser = CommandParser(prog="kerasx malaria")
+    parser = argparse.ArgumentParser(prog="kerasx malaria")
     add_arguments(parser)
     size = "--image-size" if args.model == "mlp" else "--cnn-image-size"
     argv = ["--data", "synthetic", "--model", args.model, "--fraction", str(args.fraction)]

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from kerasx.malaria import RunMismatch
+
 # --------------------------------------------------------------------------------------------
 # The rows
 
@@ -332,6 +334,12 @@ def _tuning():
     return tuning
 
 
+def _malaria():
+    from kerasx import malaria
+
+    return malaria
+
+
 def _x3():
     return np.ones((4, 3))
 
@@ -601,7 +609,25 @@ TRAINING = [
 ]
 
 
+def _keras_early_stopping():
+    import keras
+
+    return keras.callbacks.EarlyStopping()
+
+
 CALLBACKS = [
+    Row(
+        "kerasx.callbacks.BackupAndResume",
+        "a Keras EarlyStopping as stopping (its state is not backed up)",
+        "Invalid value for argument `stopping`. Expected a ResumableEarlyStopping or None.",
+        call=lambda ctx: _callbacks().BackupAndResume(ctx.out, stopping=_keras_early_stopping()),
+    ),
+    Row(
+        "kerasx.callbacks.BackupAndResume",
+        "a negative ratio",
+        "Invalid value for argument `ratio`. Expected a float >= 0. Received: ratio=-1.0",
+        call=lambda ctx: _callbacks().BackupAndResume(ctx.out, ratio=-1.0),
+    ),
     Row(
         "kerasx.callbacks.ConfusionMatrixLogger",
         "a threshold above 1",
@@ -665,6 +691,38 @@ CALLBACKS = [
         "negative seconds",
         "Invalid value for argument `seconds`. Expected a float > 0. Received: seconds=-1",
         call=lambda ctx: _callbacks().TimeLimit(seconds=-1),
+    ),
+    Row(
+        "kerasx.callbacks.epoch_batches",
+        "x and y of different lengths",
+        "Invalid value for argument `y`. Expected one target per row of x (8 rows, at least 1). "
+        "Received: y=5 targets",
+        call=lambda ctx: _callbacks().epoch_batches(_xy()[0], np.ones(5), 4, 0, 0, 2),
+    ),
+    Row(
+        "kerasx.callbacks.epoch_batches",
+        "empty x and y",
+        "Invalid value for argument `y`. Expected one target per row of x (0 rows, at least 1). "
+        "Received: y=0 targets",
+        call=lambda ctx: _callbacks().epoch_batches(np.ones((0, 3)), np.ones(0), 4, 0, 0, 2),
+    ),
+    Row(
+        "kerasx.callbacks.epoch_batches",
+        "batch_size = 0",
+        "Invalid value for argument `batch_size`. Expected an integer >= 1. Received: batch_size=0",
+        call=lambda ctx: _callbacks().epoch_batches(*_xy(), 0, 0, 0, 2),
+    ),
+    Row(
+        "kerasx.callbacks.epoch_batches",
+        "a negative seed",
+        "Invalid value for argument `seed`. Expected an integer >= 0. Received: seed=-1",
+        call=lambda ctx: _callbacks().epoch_batches(*_xy(), 4, -1, 0, 2),
+    ),
+    Row(
+        "kerasx.callbacks.epoch_order",
+        "a negative seed (NumPy's message)",
+        "expected non-negative integer",
+        call=lambda ctx: _callbacks().epoch_order(-1, 0, 4),
     ),
     Row(
         "kerasx.callbacks.one_cycle_schedule",
@@ -943,6 +1001,7 @@ EXPLAIN = [
     ),
 ]
 
+
 def _functional():
     from kerasx import functional
 
@@ -1142,8 +1201,129 @@ DISTRIBUTION = [
     ),
 ]
 
+_TINY_RUN = {"image_size": 8, "fraction": 0.25, "model": "mlp", "epochs": 1, "xla": False}
+
+
+def _tiny_run(ctx):
+    """A finished ``kerasx.malaria`` run in ``ctx.out``: synthetic data, seed 0 (seconds)."""
+    malaria = _malaria()
+    config = malaria.MalariaConfig(data="synthetic", **_TINY_RUN)
+    malaria.run_malaria(config, ctx.out, verbose=False)
+
+
+def _json_file(ctx, name, document):
+    import json
+
+    path = os.path.join(ctx.inp, name)
+    with open(path, "w") as f:
+        json.dump(document, f)
+    return path
+
+
+MALARIA_API = [
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "epochs = 0",
+        "Invalid value for argument `epochs`. Expected an integer >= 1. Received: epochs=0",
+        call=lambda ctx: _malaria().MalariaConfig(data="synthetic", epochs=0),
+    ),
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "a missing data folder",
+        "Invalid value for argument `data`. Expected 'tfds', 'synthetic' or an existing folder "
+        "(no such folder). Received: data=",
+        call=lambda ctx: _malaria().MalariaConfig(data=os.path.join(ctx.inp, "missing")),
+    ),
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "an unknown model",
+        "Invalid value for argument `model`. Expected one of ('mlp', 'cnn', 'all'). Received: "
+        "model='svm'",
+        call=lambda ctx: _malaria().MalariaConfig(data="synthetic", model="svm"),
+    ),
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "a patient split of synthetic images",
+        "Invalid value for argument `split`. Expected 'cell' for 'tfds' and 'synthetic' data "
+        "(they have no patient ids). Received: split='patient'",
+        call=lambda ctx: _malaria().MalariaConfig(data="synthetic", split="patient"),
+    ),
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "xla that is not a bool",
+        "Invalid value for argument `xla`. Expected True or False. Received: xla='yes'",
+        call=lambda ctx: _malaria().MalariaConfig(data="synthetic", xla="yes"),
+    ),
+    Row(
+        "kerasx.malaria.read_metrics",
+        "a missing file",
+        "No such file or directory",
+        raises=FileNotFoundError,
+        call=lambda ctx: _malaria().read_metrics(os.path.join(ctx.inp, "metrics.json")),
+    ),
+    Row(
+        "kerasx.malaria.read_metrics",
+        "a file that is not JSON",
+        "is not valid JSON (Expecting value: line 1 column 1 (char 0))",
+        call=lambda ctx: _malaria().read_metrics(_file(ctx, "metrics.json")),
+    ),
+    Row(
+        "kerasx.malaria.read_metrics",
+        "JSON that is not a run's metrics",
+        "is not a `kerasx malaria` metrics.json (it has no 'data' entry)",
+        call=lambda ctx: _malaria().read_metrics(_json_file(ctx, "metrics.json", [0.9])),
+    ),
+    Row(
+        "kerasx.malaria.read_metrics",
+        "a newer schema",
+        "has schema 99; this kerasx reads up to 2. Update kerasx.",
+        call=lambda ctx: _malaria().read_metrics(
+            _json_file(ctx, "metrics.json", {"schema": 99, "data": {}})
+        ),
+    ),
+    Row(
+        "kerasx.malaria.run_malaria",
+        "a dict as config",
+        "Invalid value for argument `config`. Expected a kerasx.malaria.MalariaConfig. "
+        "Received: config={'data': 'synthetic'}",
+        call=lambda ctx: _malaria().run_malaria({"data": "synthetic"}, ctx.out),
+    ),
+    Row(
+        "kerasx.malaria.run_malaria",
+        "an existing file as out",
+        "Invalid value for argument `out`. Expected a folder (new or existing), not a file.",
+        setup=_existing_out,
+        call=lambda ctx: _malaria().run_malaria(
+            _malaria().MalariaConfig(data="synthetic"), ctx.out
+        ),
+    ),
+    Row(
+        "kerasx.malaria.run_malaria",
+        "a folder that holds another run (another seed)",
+        "holds a run with seed=0, this one has seed=1. Use another --out, or --restart to start "
+        "over in it.",
+        raises=RunMismatch,
+        setup=_tiny_run,
+        call=lambda ctx: _malaria().run_malaria(
+            _malaria().MalariaConfig(data="synthetic", seed=1, **_TINY_RUN), ctx.out
+        ),
+    ),
+    Row(
+        "kerasx.malaria.run_malaria",
+        "a folder of run files with no record of their settings",
+        "holds files of a run (run.json, metrics.json, summary.txt) with no record of its "
+        "settings, so resuming it could mix two runs.",
+        raises=RunMismatch,
+        setup=_run_folder,
+        call=lambda ctx: _malaria().run_malaria(
+            _malaria().MalariaConfig(data="synthetic", **_TINY_RUN), ctx.out
+        ),
+    ),
+]
+
 #: Public names that take no user input, so there is nothing to reject.
 NO_INPUT = {
+    "kerasx.InvalidArgument": "an exception class, raised by kerasx",
     "kerasx.__version__": "a string",
     "kerasx.backprop": "a module (its functions have rows)",
     "kerasx.calibration": "a module (its functions have rows)",
@@ -1159,7 +1339,9 @@ NO_INPUT = {
     "kerasx.distribution.local_copy": "any Keras model; with one process it returns it as is",
     "kerasx.distribution.process_values": "any number; with one process it returns it as is",
     "kerasx.explain": "a module (its functions have rows)",
+    "kerasx.functional": "a module (its functions have rows)",
     "kerasx.losses": "a module (its functions have rows)",
+    "kerasx.malaria": "a module (its functions have rows)",
     "kerasx.metrics": "a module (its functions have rows)",
     "kerasx.recipes": "a module (its functions have rows)",
     "kerasx.regularizers": "a module (its functions have rows)",
@@ -1169,6 +1351,19 @@ NO_INPUT = {
     "kerasx.data.DatasetUnavailableError": "an exception class, raised by kerasx",
     "kerasx.tuning.TUNERS": "a constant",
     "kerasx.tuning.course_param_distributions": "takes no arguments",
+    "kerasx.callbacks.ResumableEarlyStopping": "EarlyStopping's arguments, as Keras takes them "
+    "(an unknown mode is Keras's warning)",
+    "kerasx.callbacks.read_backup_state": "any folder; one without a backup gives None",
+    "kerasx.malaria.BACKENDS": "a constant",
+    "kerasx.malaria.BACKUP_DIR": "a constant",
+    "kerasx.malaria.METRICS_SCHEMA": "a constant",
+    "kerasx.malaria.MODELS": "a constant",
+    "kerasx.malaria.MalariaRun": "built by run_malaria, which checks its arguments",
+    "kerasx.malaria.RunMismatch": "an exception class, raised by kerasx",
+    "kerasx.malaria.auto_backend": "the models and batch size of a MalariaConfig, which "
+    "checks them",
+    "kerasx.malaria.featured_model": "the models of a MalariaConfig, which checks them",
+    "kerasx.malaria.output_files": "the models of a MalariaConfig, which checks them",
 }
 
 # --------------------------------------------------------------------------------------------
@@ -1227,7 +1422,8 @@ MALARIA = [
     Row(
         "kerasx malaria --split",
         "patient with synthetic data",
-        "kerasx malaria: Invalid value for argument `split`. Expected 'cell' for source='synthetic'",
+        "kerasx malaria: Invalid value for argument `split`. Expected 'cell' for 'tfds' and "
+        "'synthetic' data (they have no patient ids). Received: split='patient'",
         argv=(*_SYN, "--split", "patient", "--epochs", "1"),
     ),
     Row(
@@ -1473,6 +1669,7 @@ FLAGS = {
     "--xla": "kerasx malaria: a flag (with --no-xla)",
     "--no-xla": "kerasx malaria: a flag (with --xla)",
     "--deterministic": "kerasx malaria: a flag",
+    "--restart": "kerasx malaria: a flag (start over in --out)",
     "--overwrite": "kerasx tune: a flag",
 }
 
@@ -1490,6 +1687,7 @@ API_ROWS = (
     + CALIBRATION
     + FUNCTIONAL
     + TUNING
+    + MALARIA_API
 )
 COMMAND_ROWS = MALARIA + TUNE + REPORT
 ROWS = API_ROWS + COMMAND_ROWS

@@ -204,8 +204,11 @@ def test_sigkill_while_patience_counts_resumes_to_the_same_stop(tmp_path):
 
 
 def _bad_run(tmp_path, *extra):
-    """A run that fails in the data loading, after the command imported TensorFlow."""
-    argv = ["malaria", "--data", "synthetic", "--split", "patient", *extra]
+    """A run that fails in the data loading (an empty folder), after the command imported
+    TensorFlow."""
+    empty = tmp_path / "empty"
+    empty.mkdir(exist_ok=True)
+    argv = ["malaria", "--data", str(empty), *extra]
     return subprocess.run(
         _command(tmp_path / "bad", argv), env=_environment(), capture_output=True, text=True
     )
@@ -223,7 +226,7 @@ def test_start_up_is_quiet_and_errors_still_show(tmp_path):
     result = _bad_run(tmp_path)
     assert result.returncode == 2, result.stderr[-3000:]
     assert _noise(result.stderr) == []
-    assert result.stderr.startswith("kerasx malaria: ") and "patient" in result.stderr
+    assert result.stderr.startswith("kerasx malaria: ") and "is empty" in result.stderr
 
 
 def test_debug_shows_the_start_up_log(tmp_path):

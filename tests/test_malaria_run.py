@@ -60,8 +60,11 @@ def crash_after_second_epoch(monkeypatch):
 
 
 def _interrupted(out, argv):
+    from kerasx.callbacks import _render
+
     with pytest.raises(RuntimeError, match="simulated crash"):
         _main([*argv, "--out", str(out)])
+    _render.flush()  # the crashed run's learning curves, drawn beside training, are written
     assert (out / BACKUP_DIR / "mlp").is_dir()
     assert json.loads((out / "run.json").read_text())["state"] == "failed"
     return _snapshot(out)

@@ -91,7 +91,17 @@ def _check_bool(name, value):
     return value
 
 
-def _field(default, check, *, help, parse=None, quick=None, role="identifies", **check_kwargs):
+def _field(
+    default,
+    check,
+    *,
+    help,
+    parse=None,
+    quick=None,
+    resolved=None,
+    role="identifies",
+    **check_kwargs,
+):
     """A field of :class:`MalariaConfig` with its check, help, ``--quick`` value and role.
 
     Args:
@@ -102,6 +112,7 @@ def _field(default, check, *, help, parse=None, quick=None, role="identifies", *
             (``check_kwargs["allowed"]``), ``"flag"`` (store_true) or ``"switch"``
             (``--x/--no-x``); ``None`` for a field the command line does not set.
         quick: the value ``--quick`` gives, when it gives one.
+        resolved: the value a ``None`` default becomes without ``--quick``.
         role: ``"identifies"`` (another value makes another run: a folder of the one may not
             be resumed by the other), ``"data"`` (the same, compared by the data's fingerprint
             rather than the path's spelling), ``"extends"`` (another value continues the run, said in
@@ -112,6 +123,7 @@ def _field(default, check, *, help, parse=None, quick=None, role="identifies", *
         "help": help,
         "parse": parse,
         "quick": quick,
+        "resolved": resolved,
         "role": role,
         "allowed": check_kwargs.get("allowed"),
     }
@@ -185,13 +197,15 @@ class MalariaConfig:
         help="share of --data to use (0.1 of tfds, else 1)",
     )  # fmt: skip
     image_size: int | None = _field(
-        None, check_int, parse=int, quick=32, minimum=1, help="MLP and baseline image side (100)"
+        None, check_int, parse=int, quick=32, resolved=100, minimum=1,
+        help="MLP and baseline image side",
     )  # fmt: skip
     cnn_image_size: int | None = _field(
-        None, check_int, parse=int, quick=32, minimum=1, help="CNN image side (80)"
+        None, check_int, parse=int, quick=32, resolved=80, minimum=1, help="CNN image side"
     )  # fmt: skip
     epochs: int | None = _field(
-        None, check_int, parse=int, quick=10, minimum=1, role="extends", help="the most epochs (100)"
+        None, check_int, parse=int, quick=10, resolved=100, minimum=1, role="extends",
+        help="the most epochs",
     )  # fmt: skip
     batch_size: int = _field(32, check_int, parse=int, minimum=1, help="rows per batch")
     # No early stop in --quick's 10 epochs (best weights still restored): with patience 3 the
@@ -199,7 +213,9 @@ class MalariaConfig:
     # stopped at epoch 4 with 0.64 accuracy; with 10 it reached 0.95 (synthetic, seed 0).
     patience: int | None = _field(
         None, check_int, parse=int, quick=10, minimum=1, role="extends",
-        help="early-stopping patience on val_loss (5 for the MLP, 8 for the CNN)",
+        help="early-stopping patience on val_loss ("
+        + ", ".join(f"{value} for the {name.upper()}" for name, value in PATIENCE.items())
+        + ")",
     )  # fmt: skip
     validation_split: float = _field(
         0.1, check_in_range, low=0, high=1, low_open=True, high_open=True,
@@ -228,15 +244,15 @@ class MalariaConfig:
             value = getattr(self, field.name)
             if value is not None:
                 object.__setattr__(self, field.name, field.metadata["check"](field.name, value))
-        resolved = {"image_size": 100, "cnn_image_size": 80, "epochs": 100}
-        resolved["fraction"] = 0.1 if self.data == "tfds" else 1.0
-        for name, default in resolved.items():
-            if getattr(self, name) is None:
-                quick = self.__dataclass_fields__[name].metadata["quick"]
-                object.__setattr__(self, name, quick if self.quick else default)
-        if self.patience is None and self.quick:
-            quick_patience = self.__dataclass_fields__["patience"].metadata["quick"]
-            object.__setattr__(self, "patience", quick_patience)
+        if self.fraction is None and not self.quick:
+            object.__setattr__(self, "fraction", 0.1 if self.data == "tfds" else 1.0)
+        for field in dataclasses.fields(self):
+            meta = field.metadata
+            if getattr(self, field.name) is None and (meta["resolved"] or meta["quick"]):
+                value = (
+                    meta["quick"] if self.quick and meta["quick"] is not None else meta["resolved"]
+                )
+                object.__setattr__(self, field.name, value)
         folder = self.data not in ("tfds", "synthetic")
         if self.split is None:
             split = "patient" if folder and self.test_data is None else "cell"
@@ -279,17 +295,13 @@ class MalariaConfig:
 
     @classmethod
     def from_dict(cls, values):
-        """The config of :meth:`to_dict`'s output (unknown keys are an error)."""
-        return cls(**values)
+        """The config of :meth:`to_dict`'s output, e.g. run.json's ``config`` (checked again).
 
-    def differences(self, other, role="identifies"):
-        """``[(name, this value, other's value)]`` for the fields of ``role`` that differ."""
-        return [
-            (field.name, getattr(self, field.name), getattr(other, field.name))
-            for field in dataclasses.fields(self)
-            if field.metadata["role"] == role
-            and getattr(self, field.name) != getattr(other, field.name)
-        ]
+        >>> config = MalariaConfig(data="synthetic", seed=3)
+        >>> MalariaConfig.from_dict(config.to_dict()) == config
+        True
+        """
+        return cls(**values)
 
     def command_line(self, out):
         """The ``kerasx malaria`` command that repeats this run, every setting spelled out.
@@ -324,8 +336,9 @@ class MalariaConfig:
         for name in ("quick", *_ORDER):
             field = fields[name]
             shown = []
-            if field.default is not None and field.metadata["parse"] not in ("flag",):
-                shown.append(f"default: {field.default}")
+            default = field.default if field.default is not None else field.metadata["resolved"]
+            if default is not None and field.metadata["parse"] not in ("flag",):
+                shown.append(f"default: {default}")
             if field.metadata["quick"] is not None:
                 shown.append(f"--quick: {field.metadata['quick']}")
             result.append((field, "; ".join(shown)))

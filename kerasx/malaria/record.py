@@ -17,6 +17,7 @@ This module imports neither Keras nor TensorFlow.
 'synthetic'
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -66,12 +67,9 @@ def _digest(value):
 
 
 def _folder_files(config):
-    """``(train, test)`` file lists of a folder run, relative to the folder, as it splits."""
+    """``(train, test)`` file lists of a folder run, as :func:`kerasx.data.load_malaria` splits."""
     from kerasx.data import split_files
 
-    if config.test_data is not None:  # all of --data trains
-        train, test = split_files(config.data, fraction=config.fraction, split="cell")
-        return sorted(train + test), []
     return split_files(config.data, fraction=config.fraction, seed=config.seed, split=config.split)
 
 
@@ -83,8 +81,9 @@ def data_fingerprint(config):
     """What identifies a run's data: the kind, and for a folder its files' names and sizes.
 
     Cheap (no image is decoded), so it is checked before any data loads. For a folder: the
-    number of PNGs of both classes in use (``fraction`` applied) and a SHA-256 of their sorted
-    names below the folder with their sizes; the same for ``test_data``. TFDS and the synthetic
+    number of PNGs of both classes and a SHA-256 of their sorted names below the folder with
+    their sizes (the whole folder: which of them a run uses is set by ``fraction``, ``seed``
+    and ``split``, checked as settings); the same for ``test_data``. TFDS and the synthetic
     images are named (their content is pinned by :func:`split_record` once loaded).
 
     Args:
@@ -100,7 +99,7 @@ def data_fingerprint(config):
             continue
         from kerasx.data import split_files
 
-        train, test = split_files(folder, fraction=1.0 if key == "test_data" else config.fraction)
+        train, test = split_files(folder, fraction=1.0)
         files = sorted(_relative(folder, train + test))
         sizes = [os.path.getsize(os.path.join(folder, name)) for name in files]
         fingerprint[key] = {"files": len(files), "sha256": _digest([files, sizes])}
@@ -147,8 +146,6 @@ def run_identity(config, fingerprint):
 
 
 def _identifying():
-    import dataclasses
-
     from kerasx.malaria.config import MalariaConfig
 
     return {f.name for f in dataclasses.fields(MalariaConfig) if f.metadata["role"] == "identifies"}
@@ -216,16 +213,23 @@ def check_folder(config, out, fingerprint):
             "settings, so resuming it could mix two runs.",
             hint=_HINT,
         )
-    old = MalariaConfig.__new__(MalariaConfig)  # as recorded: its folders may be gone by now
-    for name, value in previous["config"].items():
-        object.__setattr__(old, name, value)
-    differences = old.differences(config)
+    recorded, now = previous["config"], config.to_dict()
+    roles = {field.name: field.metadata["role"] for field in dataclasses.fields(MalariaConfig)}
+
+    def differing(role):
+        return [
+            (name, recorded.get(name), now[name])
+            for name in roles
+            if roles[name] == role and recorded.get(name) != now[name]
+        ]
+
+    differences = differing("identifies")
     if previous.get("data") != fingerprint:
         differences.append(("data", _data_words(previous.get("data")), _data_words(fingerprint)))
     if differences:
         before, now = _say(differences)
         raise RunMismatch(f"--out {out} holds a run with {before}, this one has {now}.", hint=_HINT)
-    notes = [f"{name} {old!r} -> {new!r}" for name, old, new in old.differences(config, "extends")]
+    notes = [f"{name} {old!r} -> {new!r}" for name, old, new in differing("extends")]
     return previous, notes
 
 
