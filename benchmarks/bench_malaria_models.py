@@ -11,9 +11,9 @@ Reproduces the headline numbers of issue 11 (README, closing note). For each see
   (its defaults): the data from ``load_split``, each network from ``build_model`` (the CNN,
   :func:`kerasx.recipes.malaria_cnn`, at 80×80 with patience 8; the course's MLP,
   :func:`kerasx.recipes.malaria_mlp`, at 100×100 with standardized inputs, Adam 1e-4, L2 1e-3
-  and patience 5), trained by ``fit_network`` (early stopping on ``val_loss`` over the last 10 %
-  of the shuffled training rows, best weights restored, crash-safe backups into a fresh
-  temporary folder) and :func:`kerasx.recipes.logistic_baseline` by ``fit_baseline`` on the
+  and patience 5), trained by ``fit_network`` on the rows ``split_rows`` gives (early stopping
+  on ``val_loss`` over about 10 % of the training rows, whole patients held out of the
+  training side; best weights restored; crash-safe backups into a fresh temporary folder) and :func:`kerasx.recipes.logistic_baseline` by ``fit_baseline`` on the
   MLP's training images (100×100);
 * the scores on the test images, with scikit-learn
   (:func:`kerasx.malaria.scores.score_predictions`): accuracy, sensitivity, specificity, MCC and
@@ -51,7 +51,7 @@ from _targets import Targets
 from kerasx.data import describe_source
 from kerasx.malaria import MalariaConfig
 from kerasx.malaria.scores import score_predictions
-from kerasx.malaria.train import build_model, fit_baseline, fit_network, load_split
+from kerasx.malaria.train import build_model, fit_baseline, fit_network, load_split, split_rows
 
 SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
 DEFAULT_DATA = os.path.abspath(os.path.join(SHARED, "malaria_cells"))
@@ -111,7 +111,8 @@ def train(name, split, config):
     (one row per epoch) and ``fit_network``'s facts."""
     model = build_model(name, split.x_train, config)
     with tempfile.TemporaryDirectory(prefix=f"bench-malaria-{name}-") as out:
-        history, facts = fit_network(name, model, split.x_train, split.y_train, config, out)
+        rows = split_rows(config, split)  # held-out patients validate (a folder)
+        history, facts = fit_network(name, model, split.x_train, split.y_train, config, out, rows)
     return model, history, facts
 
 

@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main"]
 
 #: Commands that import TensorFlow (to train, or for ``tf.data`` loading under the JAX backend):
 #: its start-up log is silenced unless ``--debug``.
-TENSORFLOW_COMMANDS = ("malaria", "tune")
+TENSORFLOW_COMMANDS = ("malaria", "tune", "audit")
 
 
 def build_parser():

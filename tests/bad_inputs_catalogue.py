@@ -111,6 +111,17 @@ def nih_folder(ctx, *, corrupt=False, layout=True, per_class=6, name="cells"):
     return root
 
 
+def plain_folder(ctx, per_class=4):
+    """A folder in the NIH layout whose PNGs have no NIH names (``cell_0.png``): no patients."""
+    root = os.path.join(ctx.inp, "plain")
+    for label, value in (("Parasitized", 200), ("Uninfected", 40)):
+        os.makedirs(os.path.join(root, label), exist_ok=True)
+        for i in range(per_class):
+            with open(os.path.join(root, label, f"cell_{i}.png"), "wb") as f:
+                f.write(_png_bytes(value + i))
+    return root
+
+
 def _file(ctx, name="file.txt", text="not a folder"):
     path = os.path.join(ctx.inp, name)
     with open(path, "w") as f:
@@ -732,12 +743,97 @@ CALLBACKS = [
     ),
 ]
 
+
+def _audit_images(shape=(2, 8, 8, 3), value=0.0, dtype="uint8"):
+    return np.full(shape, value, dtype)
+
+
 DATA = [
+    Row(
+        "kerasx.data.audit_split",
+        "a file list against an array",
+        "Invalid value for argument `test`. Expected the same kind of input as train (files). "
+        "Received: test=arrays",
+        call=lambda ctx: _data().audit_split(["a.png"], _audit_images()),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "an empty file list",
+        "Invalid value for argument `train`. Expected a non-empty list of image files or an "
+        "array of images (N, H, W, 3). Received: train=list of 0 items",
+        call=lambda ctx: _data().audit_split([], ["a.png"]),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "images of shape (N, H, W), without the colour axis",
+        "Invalid value for argument `train`. Expected a non-empty list of image files or an "
+        "array of images (N, H, W, 3), uint8 or float. Received: train=array of shape (2, 8, 8)",
+        call=lambda ctx: _data().audit_split(_audit_images((2, 8, 8)), _audit_images()),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "float images above 1 (0-255 floats)",
+        "Invalid value for argument `test`. Expected float pixel values in [0, 1]. Received: "
+        "test=array of shape (2, 8, 8, 3) and dtype float32",
+        call=lambda ctx: _data().audit_split(
+            _audit_images(), _audit_images(value=255.0, dtype="float32")
+        ),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "near_distance = 65 (more than a quarter of the 256 pHash bits)",
+        "Invalid value for argument `near_distance`. Expected an integer in [0, 64] (bits of "
+        "the 256-bit pHash; distinct NIH cells start at 26). Received: near_distance=65",
+        call=lambda ctx: _data().audit_split(_audit_images(), _audit_images(), near_distance=65),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "a corrupt PNG",
+        "C9P9_IMG_corrupt.png' as an image (not an image format that PIL reads). Remove or "
+        "replace the file.",
+        call=lambda ctx: _data().audit_split(
+            [os.path.join(nih_folder(ctx, corrupt=True), "Parasitized", "C9P9_IMG_corrupt.png")],
+            [os.path.join(ctx.inp, "cells", "Uninfected", "C0P0_IMG_Uninfected_cell_0.png")],
+        ),
+    ),
+    Row(
+        "kerasx.data.audit_split",
+        "a missing file",
+        "No such file or directory",
+        raises=FileNotFoundError,
+        call=lambda ctx: _data().audit_split(
+            [os.path.join(nih_folder(ctx), "Parasitized", "C0P0_IMG_Parasitized_cell_0.png")],
+            [os.path.join(ctx.inp, "missing.png")],
+        ),
+    ),
     Row(
         "kerasx.data.describe_source",
         "a number as source",
         "Invalid value for argument `source`. Expected 'tfds', 'synthetic' or a folder in the NIH layout",
         call=lambda ctx: _data().describe_source(3),
+    ),
+    Row(
+        "kerasx.data.grouped_validation_split",
+        "y and groups of different lengths",
+        "Invalid value for argument `groups`. Expected one group per row of `y` (shape (4,)). "
+        "Received: groups=an array of shape (3,)",
+        call=lambda ctx: _data().grouped_validation_split([0, 1, 0, 1], ["P1", "P1", "P2"]),
+    ),
+    Row(
+        "kerasx.data.grouped_validation_split",
+        "a single group",
+        "Invalid value for argument `groups`. Expected at least 2 distinct groups. "
+        "Received: groups=1 distinct group",
+        call=lambda ctx: _data().grouped_validation_split([0, 1, 0, 1], ["P1"] * 4),
+    ),
+    Row(
+        "kerasx.data.grouped_validation_split",
+        "validation_split = 0",
+        "Invalid value for argument `validation_split`. Expected a float in (0, 1). "
+        "Received: validation_split=0",
+        call=lambda ctx: _data().grouped_validation_split(
+            [0, 1, 0, 1], ["P1", "P1", "P2", "P2"], validation_split=0
+        ),
     ),
     Row(
         "kerasx.data.load_folder",
@@ -765,6 +861,12 @@ DATA = [
         "image_size = 0",
         "Invalid value for argument `image_size`. Expected an integer >= 1. Received: image_size=0",
         call=lambda ctx: _data().load_folder(nih_folder(ctx), image_size=0),
+    ),
+    Row(
+        "kerasx.data.load_folder",
+        "return_groups for file names without patients",
+        "Cannot return the groups (patients) of the rows: Invalid value for argument `filename`",
+        call=lambda ctx: _data().load_folder(plain_folder(ctx), image_size=4, return_groups=True),
     ),
     Row(
         "kerasx.data.load_malaria",
@@ -803,6 +905,20 @@ DATA = [
     ),
     Row(
         "kerasx.data.load_malaria",
+        "the default (patient) split of a folder without NIH names",
+        "Cannot split 8 images by patient with fraction=1.0 and test_size=0.2: Invalid value for "
+        "argument `filename`",
+        call=lambda ctx: _data().load_malaria(plain_folder(ctx), image_size=4),
+    ),
+    Row(
+        "kerasx.data.load_malaria",
+        "return_groups = 'yes'",
+        "Invalid value for argument `return_groups`. Expected one of (True, False). "
+        "Received: return_groups='yes'",
+        call=lambda ctx: _data().load_malaria("synthetic", return_groups="yes"),
+    ),
+    Row(
+        "kerasx.data.load_malaria",
         "a full disk (simulated) while writing the cache",
         "No space left on device",
         raises=OSError,
@@ -820,14 +936,29 @@ DATA = [
     Row(
         "kerasx.data.malaria_dataset",
         "an unknown split",
-        "Invalid value for argument `split`. Expected one of ('train', 'test'). Received: split='validation'",
+        "Invalid value for argument `split`. Expected one of (None, 'cell', 'patient'). "
+        "Received: split='validation' The side of the split is `subset`: 'train' or 'test'.",
         call=lambda ctx: _data().malaria_dataset("synthetic", split="validation"),
+    ),
+    Row(
+        "kerasx.data.malaria_dataset",
+        "an unknown subset",
+        "Invalid value for argument `subset`. Expected one of ('train', 'test'). "
+        "Received: subset='validation'",
+        call=lambda ctx: _data().malaria_dataset("synthetic", subset="validation"),
     ),
     Row(
         "kerasx.data.patient_id",
         "a file name without '_IMG'",
         "Invalid value for argument `filename`. Expected an NIH cell image name with the patient before '_IMG'",
         call=lambda ctx: _data().patient_id("cell_1.png"),
+    ),
+    Row(
+        "kerasx.data.patient_id",
+        "a name with '_IMG' but neither a 'P<n>' nor a leading 'C<n>'",
+        "Invalid value for argument `filename`. Expected an NIH cell image name with the patient "
+        "before '_IMG': a 'P<n>', or a leading 'C<n>' for an uninfected-only patient",
+        call=lambda ctx: _data().patient_id("X3_IMG_20150918_cell_1.png"),
     ),
     Row(
         "kerasx.data.split_files",
@@ -1083,6 +1214,12 @@ CALIBRATION = [
     ),
 ]
 
+
+def _tuned_by_cell(ctx):
+    """A finished one-trial search by cell in ctx.out (for the split-mismatch row)."""
+    _tuning().tune(*_xy(), out=ctx.out, tuner="random", max_trials=1, epochs=1, progress=False)
+
+
 TUNING = [
     Row(
         "kerasx.tuning.MLPHyperModel",
@@ -1144,6 +1281,13 @@ TUNING = [
         call=lambda ctx: _tuning().randomized_search(np.full((8, 3), NAN), _xy()[1], cv=2),
     ),
     Row(
+        "kerasx.tuning.randomized_search",
+        "fewer groups than folds",
+        "Invalid value for argument `groups`. Expected at least as many groups as folds (3). "
+        "Received: groups=2 groups",
+        call=lambda ctx: _tuning().randomized_search(*_xy(), groups=np.arange(8) % 2, cv=3),
+    ),
+    Row(
         "kerasx.tuning.trials_table",
         "something that is not a tuner",
         "Invalid value for argument `tuner`. Expected a KerasTuner tuner. Received: tuner='tuner'",
@@ -1161,6 +1305,42 @@ TUNING = [
         "NaN in X",
         "Invalid value for argument `X`. Expected finite values (no NaN or inf). Received: X=array of shape (8, 3)",
         call=lambda ctx: _tuning().tune(np.full((8, 3), NAN), _xy()[1], out=ctx.out),
+    ),
+    Row(
+        "kerasx.tuning.tune",
+        "split='patient' without groups",
+        "Invalid value for argument `groups`. Expected one patient id per row with "
+        "split='patient'. Received: groups=None",
+        call=lambda ctx: _tuning().tune(*_xy(), out=ctx.out, split="patient"),
+    ),
+    Row(
+        "kerasx.tuning.tune",
+        "groups with split='cell'",
+        "Invalid value for argument `groups`. Expected None with split='cell' (it validates on "
+        "held-out rows, not patients). Received: groups=array of shape (8,)",
+        call=lambda ctx: _tuning().tune(*_xy(), groups=np.arange(8) % 4, out=ctx.out, split="cell"),
+    ),
+    Row(
+        "kerasx.tuning.tune",
+        "groups not one per row",
+        "Invalid value for argument `groups`. Expected one id per row of y (8). "
+        "Received: groups=array of shape (5,)",
+        call=lambda ctx: _tuning().tune(*_xy(), groups=np.arange(5), out=ctx.out),
+    ),
+    Row(
+        "kerasx.tuning.tune",
+        "a folder holding a search with another split",
+        "Invalid value for argument `out`. Expected a folder holding the same search",
+        setup=_tuned_by_cell,
+        call=lambda ctx: _tuning().tune(
+            *_xy(),
+            groups=np.arange(8) % 4,
+            out=ctx.out,
+            tuner="random",
+            max_trials=1,
+            epochs=1,
+            progress=False,
+        ),
     ),
 ]
 
@@ -1253,6 +1433,13 @@ MALARIA_API = [
         "xla that is not a bool",
         "Invalid value for argument `xla`. Expected True or False. Received: xla='yes'",
         call=lambda ctx: _malaria().MalariaConfig(data="synthetic", xla="yes"),
+    ),
+    Row(
+        "kerasx.malaria.MalariaConfig",
+        "allow_overlap that is not a bool",
+        "Invalid value for argument `allow_overlap`. Expected True or False. Received: "
+        "allow_overlap='yes'",
+        call=lambda ctx: _malaria().MalariaConfig(data="synthetic", allow_overlap="yes"),
     ),
     Row(
         "kerasx.malaria.read_metrics",
@@ -1349,6 +1536,7 @@ NO_INPUT = {
     "kerasx.tuning": "a module (its functions have rows)",
     "kerasx.data.CLASS_NAMES": "a constant",
     "kerasx.data.DatasetUnavailableError": "an exception class, raised by kerasx",
+    "kerasx.data.SplitAudit": "the result of audit_split (built by it)",
     "kerasx.tuning.TUNERS": "a constant",
     "kerasx.tuning.course_param_distributions": "takes no arguments",
     "kerasx.callbacks.ResumableEarlyStopping": "EarlyStopping's arguments, as Keras takes them "
@@ -1360,6 +1548,7 @@ NO_INPUT = {
     "kerasx.malaria.MODELS": "a constant",
     "kerasx.malaria.MalariaRun": "built by run_malaria, which checks its arguments",
     "kerasx.malaria.RunMismatch": "an exception class, raised by kerasx",
+    "kerasx.malaria.SplitLeak": "an exception class, raised by kerasx",
     "kerasx.malaria.auto_backend": "the models and batch size of a MalariaConfig, which "
     "checks them",
     "kerasx.malaria.featured_model": "the models of a MalariaConfig, which checks them",
@@ -1593,6 +1782,19 @@ TUNE = [
         argv=("--validation-split", "1"),
     ),
     Row(
+        "kerasx tune --split",
+        "an unknown split",
+        "kerasx tune: argument --split: expected one of ('patient', 'cell'). Received: 'row'",
+        argv=("--split", "row"),
+    ),
+    Row(
+        "kerasx tune --split",
+        "patient for data without patient ids",
+        "kerasx tune: Invalid value for argument `split`. Expected 'cell' for 'tfds', "
+        "'synthetic' and the built-in data (they have no patient ids). Received: split='patient'",
+        argv=("--data", "synthetic", "--split", "patient", "--out", "{out}"),
+    ),
+    Row(
         "kerasx tune --batch-size",
         "0",
         "kerasx tune: argument --batch-size: expected an integer >= 1. Received: '0'",
@@ -1660,6 +1862,91 @@ REPORT = [
     ),
 ]
 
+AUDIT = [
+    Row(
+        "kerasx audit DIR",
+        "no folder",
+        "kerasx audit: the following arguments are required: DIR",
+        argv=(),
+    ),
+    Row(
+        "kerasx audit DIR",
+        "a missing folder",
+        "kerasx audit: argument DIR: expected a folder of Parasitized/ and Uninfected/ PNGs. "
+        "Received:",
+        argv=("{inp}/missing",),
+    ),
+    Row(
+        "kerasx audit DIR",
+        "the wrong folder layout (PNGs without class folders)",
+        "has no class subfolder(s) ['Parasitized', 'Uninfected']",
+        setup=lambda ctx: nih_folder(ctx, layout=False),
+        argv=("{inp}/cells",),
+    ),
+    Row(
+        "kerasx audit DIR",
+        "a corrupt PNG",
+        "C9P9_IMG_corrupt.png' as an image (not an image format that PIL reads). Remove or "
+        "replace the file.",
+        setup=lambda ctx: nih_folder(ctx, corrupt=True),
+        argv=("{inp}/cells", "--split", "cell"),
+    ),
+    Row(
+        "kerasx audit --test-data",
+        "a missing folder",
+        "kerasx audit: argument --test-data: expected a folder of Parasitized/ and Uninfected/ "
+        "PNGs.",
+        setup=nih_folder,
+        argv=("{inp}/cells", "--test-data", "{inp}/missing"),
+    ),
+    Row(
+        "kerasx audit --test-data",
+        "the wrong folder layout (PNGs without class folders)",
+        "has no class subfolder(s) ['Parasitized', 'Uninfected']",
+        setup=lambda ctx: (nih_folder(ctx), nih_folder(ctx, layout=False, name="flat")),
+        argv=("{inp}/cells", "--test-data", "{inp}/flat"),
+    ),
+    Row(
+        "kerasx audit --split",
+        "an unknown split",
+        "kerasx audit: argument --split: invalid choice: 'group'",
+        argv=("{inp}", "--split", "group"),
+    ),
+    Row(
+        "kerasx audit --split",
+        "a split with --test-data (nothing to split)",
+        "kerasx audit: Invalid value for argument `split`. Expected no value with --test-data "
+        "(all of DIR is audited against all of DIR2). Received: split='cell'",
+        setup=nih_folder,
+        argv=("{inp}/cells", "--test-data", "{inp}/cells", "--split", "cell"),
+    ),
+    Row(
+        "kerasx audit --seed",
+        "-1",
+        "kerasx audit: argument --seed: expected an integer >= 0. Received: '-1'",
+        argv=("{inp}", "--seed", "-1"),
+    ),
+    Row(
+        "kerasx audit --fraction",
+        "0",
+        "kerasx audit: argument --fraction: expected a float in (0, 1]. Received: '0'",
+        argv=("{inp}", "--fraction", "0"),
+    ),
+    Row(
+        "kerasx audit --near-distance",
+        "-1",
+        "kerasx audit: argument --near-distance: expected an integer >= 0. Received: '-1'",
+        argv=("{inp}", "--near-distance", "-1"),
+    ),
+    Row(
+        "kerasx audit --near-distance",
+        "65 (more than a quarter of the 256 pHash bits)",
+        "kerasx audit: Invalid value for argument `near_distance`. Expected an integer in [0, 64]",
+        setup=nih_folder,
+        argv=("{inp}/cells", "--near-distance", "65"),
+    ),
+]
+
 #: Command options that take no value to reject (flags).
 FLAGS = {
     "--help": "every command: argparse's help",
@@ -1670,6 +1957,8 @@ FLAGS = {
     "--no-xla": "kerasx malaria: a flag (with --xla)",
     "--deterministic": "kerasx malaria: a flag",
     "--restart": "kerasx malaria: a flag (start over in --out)",
+    "--allow-overlap": "kerasx malaria: a flag (train even when the split audit finds identical "
+    "images or patients on both sides)",
     "--overwrite": "kerasx tune: a flag",
 }
 
@@ -1689,7 +1978,7 @@ API_ROWS = (
     + TUNING
     + MALARIA_API
 )
-COMMAND_ROWS = MALARIA + TUNE + REPORT
+COMMAND_ROWS = MALARIA + TUNE + REPORT + AUDIT
 ROWS = API_ROWS + COMMAND_ROWS
 
 # --------------------------------------------------------------------------------------------

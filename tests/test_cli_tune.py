@@ -6,6 +6,7 @@ subprocess test checks what a user sees on the terminal.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -60,6 +61,10 @@ BAD_INPUTS = [
     (["--tuner", "sklearn", "--objective", "val_loss"], "Invalid value for argument `objective`. "
      "Expected 'val_accuracy' with tuner='sklearn' (its cross-validated accuracy). "
      "Received: objective='val_loss'"),
+    (["--split", "row"], "argument --split: expected one of ('patient', 'cell'). Received: 'row'"),
+    (["--data", "synthetic", "--split", "patient"], "Invalid value for argument `split`. Expected "
+     "'cell' for 'tfds', 'synthetic' and the built-in data (they have no patient ids). "
+     "Received: split='patient'"),
 ]  # fmt: skip
 
 
@@ -146,15 +151,43 @@ def test_a_short_random_search_writes_its_folder(tmp_path, capsys):
     assert run_main([*argv, "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
     assert "[kerasx tune] data: 480 training rows" in stdout and "COMPLETED" in stdout
+    assert "split: cell" in stdout and "validation: held-out rows (cell split)" in stdout
     record = json.loads((out / "search.json").read_text())
     assert (record["tuner"], record["epochs"], record["seed"]) == ("random", 2, 3)
     assert record["input_shape"] == [20] and record["n_samples"] == 480
+    assert record["split"] == "cell"  # the built-in data has no patients
     best = json.loads((out / "best.json").read_text())
     assert 0.5 < best["test_accuracy"] <= 1.0
+    assert best["validation"]["summary"] == "held-out rows (cell split): the last 96 of 480 rows"
     assert len(pd.read_csv(out / "trials.csv")) == 1 and (out / "best_model.keras").exists()
     # The same folder with another seed is another search: refused in one line, exit 2.
     assert run_main([*argv[:-1], "4", "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("kerasx tune: Invalid value for argument `out`.")
+
+
+def test_a_folder_is_split_and_validated_by_patient(malaria_dir, tmp_path, capsys):
+    """The shared cells: by default whole patients are held out for validation, and every
+    output says so; the same folder with ``--split cell`` is another search, refused."""
+    out = tmp_path / "search"
+    argv = ["--data", malaria_dir, "--fraction", "0.25", "--image-size", "8", "--tuner",
+            "random", "--max-trials", "1", "--epochs", "1", "--out", str(out)]  # fmt: skip
+    assert run_main(argv) == 0
+    stdout = capsys.readouterr().out
+    match = re.search(r"data: (\d+) training rows of (\d+) patients, .*; split: patient", stdout)
+    assert match, stdout
+    n_rows, n_patients = map(int, match.groups())
+    validation = json.loads((out / "best.json").read_text())["validation"]
+    assert validation["method"] == "held-out patients (grouped)"
+    assert 1 <= validation["validation_patients"] < n_patients
+    assert 0.1 * n_rows < validation["validation_rows"] < 0.35 * n_rows  # about 0.2
+    assert f"of {n_patients} patients" in validation["summary"]
+    assert f"validation: {validation['summary']}" in stdout
+    assert f"on {validation['method']}" in stdout  # the closing line says it too
+    assert (pd.read_csv(out / "trials.csv")["validation"] == validation["summary"]).all()
+    assert json.loads((out / "search.json").read_text())["split"] == "patient"
+    assert run_main([*argv, "--split", "cell"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kerasx tune: Invalid value for argument `out`.") and "'patient'" in err
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ from kerasx.data import (
     loaders,
     make_synthetic_malaria,
     malaria_dataset,
+    patient_id,
     sources,
+    split_files,
 )
 
 # Constant-colour images: after any resize every pixel keeps the colour, so the expected
@@ -28,6 +30,8 @@ def _write_png(path, rgb, size=(12, 9)):
     tf.io.write_file(str(path), tf.io.encode_png(image))
 
 
+# The folders made here have no NIH names (``cell_000.png``): they are split by cell, and the
+# default patient split refuses them.
 def _make_folder(root, n_per_class=10, sizes=((12, 9), (30, 41), (7, 7))):
     for name, rgb in (("Parasitized", PARASITIZED_RGB), ("Uninfected", UNINFECTED_RGB)):
         os.makedirs(root / name)
@@ -68,7 +72,7 @@ def _expected_pixels(labels, image_size):
 class TestFolder:
     def test_labels_and_values_match_the_class_folders(self, tmp_path):
         root = _make_folder(tmp_path / "cells")
-        (X_train, y_train), (X_test, y_test) = load_malaria(root, image_size=5)
+        (X_train, y_train), (X_test, y_test) = load_malaria(root, image_size=5, split="cell")
         assert X_train.shape == (16, 75) and X_test.shape == (4, 75)
         assert X_train.dtype == np.float32 and y_train.dtype == np.float32
         for X, y in ((X_train, y_train), (X_test, y_test)):
@@ -77,12 +81,12 @@ class TestFolder:
 
     def test_flatten_false_keeps_image_shape(self, tmp_path):
         root = _make_folder(tmp_path / "cells")
-        (X_train, _), (X_test, _) = load_malaria(root, image_size=6, flatten=False)
+        (X_train, _), (X_test, _) = load_malaria(root, image_size=6, flatten=False, split="cell")
         assert X_train.shape == (16, 6, 6, 3) and X_test.shape == (4, 6, 6, 3)
 
     def test_shared_images_small_fraction(self, malaria_dir):
         (X_train, y_train), (X_test, y_test) = load_malaria(
-            malaria_dir, fraction=0.05, image_size=16
+            malaria_dir, fraction=0.05, image_size=16, split="cell"
         )
         assert X_train.shape == (112, 768) and X_test.shape == (28, 768)
         assert y_train.sum() == 56 and y_test.sum() == 14
@@ -92,9 +96,15 @@ class TestFolder:
         assert images[:, 0, 0].mean() < 0.1 < images[:, 8, 8].mean()
 
     def test_shared_images_full_folder_at_the_defaults(self, malaria_dir):
-        (X_train, y_train), (X_test, y_test) = load_malaria(malaria_dir, image_size=20)
-        assert len(X_train) == 2240 and len(X_test) == 560
-        assert y_train.sum() == 1120 and y_test.sum() == 280
+        """A folder is split by patient by default: 140 patients, 1 of 5 stratified folds."""
+        (X_train, y_train, g_train), (X_test, y_test, g_test) = load_malaria(
+            malaria_dir, image_size=20, return_groups=True
+        )
+        assert len(X_train) + len(X_test) == 2800 and 0.18 < len(X_test) / 2800 < 0.22
+        assert abs(y_test.mean() - 0.5) < 0.03 and y_train.sum() + y_test.sum() == 1400
+        assert not set(g_train) & set(g_test) and len(set(g_train) | set(g_test)) == 140
+        test_files = split_files(malaria_dir)[1]
+        assert [patient_id(f) for f in test_files] == g_test.tolist()
 
     @pytest.mark.parametrize("fraction", [1.0, 0.5])
     def test_same_seed_same_arrays_other_seed_other_split(self, tmp_path, fraction):
@@ -105,7 +115,7 @@ class TestFolder:
         images and labels get out of step (each file's label is its folder).
         """
         root, names = _make_distinct_folder(tmp_path / "cells")
-        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE}
+        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE, "split": "cell"}
         first = load_malaria(root, seed=3, **kwargs)
         again = load_malaria(root, seed=3, **kwargs)
         other = load_malaria(root, seed=4, **kwargs)
@@ -152,7 +162,15 @@ class TestFolderErrors:
         _make_folder(tmp_path)
         (tmp_path / "Uninfected" / "cell_bad.png").write_bytes(content)
         with pytest.raises(ValueError, match=r"Cannot decode .*cell_bad\.png"):
+            load_malaria(tmp_path, image_size=4, split="cell")
+
+    def test_default_patient_split_needs_nih_names(self, tmp_path):
+        """The default split of a folder is by patient: names without one say what to do."""
+        _make_folder(tmp_path)
+        with pytest.raises(ValueError, match=r"Cannot split 20 images by patient.*cell_000\.png"):
             load_malaria(tmp_path, image_size=4)
+        with pytest.raises(ValueError, match=r"can only be split by cell \(split='cell'\)"):
+            malaria_dataset(tmp_path, image_size=4)
 
 
 class TestArguments:
@@ -181,9 +199,17 @@ class TestArguments:
         with pytest.raises(ValueError, match="Invalid value for argument `source`"):
             load_malaria(3)
 
-    def test_invalid_split(self):
-        with pytest.raises(ValueError, match="Invalid value for argument `split`"):
+    def test_invalid_split_and_subset(self):
+        with pytest.raises(
+            ValueError, match=r"argument `split`.*The side of the split is `subset`"
+        ):
             malaria_dataset("synthetic", split="validation")
+        with pytest.raises(
+            ValueError, match=r"argument `subset`. Expected one of \('train', 'test'\)"
+        ):
+            malaria_dataset("synthetic", subset="validation")
+        with pytest.raises(ValueError, match="Invalid value for argument `return_groups`"):
+            load_malaria("synthetic", return_groups="yes")
 
     def test_too_few_images_for_a_stratified_split(self):
         with pytest.raises(ValueError, match="Cannot split 2800 images stratified"):
@@ -230,27 +256,27 @@ class TestCache:
     def test_second_call_reads_the_cache_and_is_equal(self, tmp_path, monkeypatch):
         root = _make_folder(tmp_path / "cells")
         cache = tmp_path / "cache"
-        first = load_malaria(root, image_size=4, cache_dir=cache)
+        first = load_malaria(root, image_size=4, cache_dir=cache, split="cell")
         assert len(os.listdir(cache)) == 1
 
         def no_decoding(*args, **kwargs):
             raise AssertionError("the cache was not used")
 
         monkeypatch.setattr(loaders, "_records", no_decoding)
-        second = load_malaria(root, image_size=4, cache_dir=cache)
+        second = load_malaria(root, image_size=4, cache_dir=cache, split="cell")
         for a, b in zip(first, second, strict=True):
             np.testing.assert_array_equal(a[0], b[0])
             np.testing.assert_array_equal(a[1], b[1])
         with pytest.raises(AssertionError, match="cache was not used"):
-            load_malaria(root, image_size=4, seed=1, cache_dir=cache)
+            load_malaria(root, image_size=4, seed=1, cache_dir=cache, split="cell")
 
     def test_changed_folder_invalidates_the_cache(self, tmp_path):
         root = _make_folder(tmp_path / "cells")
         cache = tmp_path / "cache"
-        load_malaria(root, image_size=4, cache_dir=cache)
+        load_malaria(root, image_size=4, cache_dir=cache, split="cell")
         _write_png(root / "Parasitized" / "cell_new.png", PARASITIZED_RGB)
         _write_png(root / "Uninfected" / "cell_new.png", UNINFECTED_RGB)
-        (X_train, _), (X_test, _) = load_malaria(root, image_size=4, cache_dir=cache)
+        (X_train, _), (X_test, _) = load_malaria(root, image_size=4, cache_dir=cache, split="cell")
         assert len(X_train) + len(X_test) == 22
         assert len(os.listdir(cache)) == 2
 
@@ -304,7 +330,7 @@ class TestTFDS:
         as_dataset, _ = _constant_tfds(30)
         with tfds.testing.mock_data(as_dataset_fn=as_dataset):
             _, (_, y_test) = load_malaria("tfds", fraction=1.0, image_size=3)
-            ds = malaria_dataset("tfds", split="test", fraction=1.0, image_size=3, batch_size=4)
+            ds = malaria_dataset("tfds", subset="test", fraction=1.0, image_size=3, batch_size=4)
             batches = list(ds.as_numpy_iterator())
         y = np.concatenate([b[1] for b in batches])
         assert sorted(y.tolist()) == sorted(y_test.tolist())
@@ -337,9 +363,9 @@ class TestDataset:
         with constant-colour images (or a comparison of sorted labels) any such split passed.
         """
         root, names = _make_distinct_folder(tmp_path / "cells")
-        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE, "seed": 2}
+        kwargs = {"fraction": fraction, "image_size": DISTINCT_SIZE, "seed": 2, "split": "cell"}
         _, (X_test, y_test) = load_malaria(root, **kwargs)
-        X, y = _epoch(malaria_dataset(root, split="test", batch_size=3, **kwargs))
+        X, y = _epoch(malaria_dataset(root, subset="test", batch_size=3, **kwargs))
         assert len(set(_files(X_test, names))) == len(X_test) > 1
         np.testing.assert_array_equal(X, X_test)
         np.testing.assert_array_equal(y, y_test)
@@ -347,8 +373,9 @@ class TestDataset:
     def test_unshuffled_train_split_equals_load_malaria(self, tmp_path):
         """The documented order without shuffling; catches train and test swapped."""
         root, _ = _make_distinct_folder(tmp_path / "cells")
-        (X_train, y_train), _ = load_malaria(root, image_size=DISTINCT_SIZE, seed=1)
-        ds = malaria_dataset(root, image_size=DISTINCT_SIZE, seed=1, shuffle=False, batch_size=4)
+        kwargs = {"image_size": DISTINCT_SIZE, "seed": 1, "split": "cell"}
+        (X_train, y_train), _ = load_malaria(root, **kwargs)
+        ds = malaria_dataset(root, shuffle=False, batch_size=4, **kwargs)
         X, y = _epoch(ds)
         np.testing.assert_array_equal(X, X_train)
         np.testing.assert_array_equal(y, y_train)
@@ -357,8 +384,10 @@ class TestDataset:
         """Catches ``reshuffle_each_iteration=False`` (one fixed order for every epoch), no
         shuffling at all, and a shuffle that loses or repeats examples."""
         root, names = _make_distinct_folder(tmp_path / "cells")
-        (X_train, _), _ = load_malaria(root, image_size=DISTINCT_SIZE)
-        ds = malaria_dataset(root, image_size=DISTINCT_SIZE, flatten=False, batch_size=5)
+        (X_train, _), _ = load_malaria(root, image_size=DISTINCT_SIZE, split="cell")
+        ds = malaria_dataset(
+            root, image_size=DISTINCT_SIZE, flatten=False, batch_size=5, split="cell"
+        )
         assert tuple(next(iter(ds))[0].shape) == (5, DISTINCT_SIZE, DISTINCT_SIZE, 3)
         orders = []
         for _ in range(3):
@@ -375,8 +404,9 @@ class TestDataset:
         (tmp_path / "Parasitized" / "cell_bad.png").write_bytes(b"not an image")
 
         def read_both_splits():
-            for split in ("train", "test"):
-                list(malaria_dataset(tmp_path, split=split, image_size=4).as_numpy_iterator())
+            for subset in ("train", "test"):
+                ds = malaria_dataset(tmp_path, subset=subset, split="cell", image_size=4)
+                list(ds.as_numpy_iterator())
 
         with pytest.raises(tf.errors.InvalidArgumentError, match=r"Not a PNG file.*cell_bad\.png"):
             read_both_splits()

@@ -161,7 +161,23 @@ def test_other_data_in_the_same_folder_is_refused(tmp_path, capsys, malaria_dir,
     out = tmp_path / "run"
     assert _main([*argv, "--out", str(out)])[0] == 0
     record = json.loads((out / "run.json").read_text())
-    assert record["split"]["patients_on_both_sides"] == 0 and record["data"]["kind"] == "folder"
+    assert record["split"]["patients_on_two_sides"] == 0 and record["data"]["kind"] == "folder"
+    assert record["split"]["validation"] == "held-out patients"
+    sides = record["split"]["sides"]
+    for a, b in (("train", "validation"), ("train", "test"), ("validation", "test")):
+        assert not set(sides[a]["patients"]) & set(sides[b]["patients"]), (a, b)
+    assert sum(side["rows"] for side in sides.values()) == 80
+    metrics = json.loads((out / "metrics.json").read_text())["mlp"]
+    # early stopping and the temperature were judged on those patients' rows
+    assert metrics["validation"] == "held-out patients"
+    assert metrics["n_validation"] == sides["validation"]["rows"]
+    assert metrics["calibration"]["n_validation"] == sides["validation"]["rows"]
+    page = (out / "report.html").read_text()
+    counts = f"training {sides['train']['n_patients']}, validation "
+    assert 'id="patients"' in page and counts in page and "on more than one side: 0" in page
+    audit = record["split"]["audit"]
+    assert audit["shared_patients"] == 0 and audit["exact_duplicates"] == 0
+    assert 'id="audit"' in page
     os.remove(data / "Parasitized" / sorted(os.listdir(data / "Parasitized"))[0])
     before = _snapshot(out)
     capsys.readouterr()
@@ -169,6 +185,43 @@ def test_other_data_in_the_same_folder_is_refused(tmp_path, capsys, malaria_dir,
     err = capsys.readouterr().err
     assert status == 2 and "data=" in err and "79 images" in err
     assert _snapshot(out) == before
+
+
+def test_a_copied_cell_stops_the_run_before_training(tmp_path, capsys, malaria_dir):
+    """One test cell copied under a new name into the training side: the audit stops the run
+    with one line and exit 2 before anything is written; --allow-overlap trains and records
+    it. Catches a command that trains on a leaky split without a word."""
+    import shutil
+
+    from kerasx.data import split_files
+
+    data = tmp_path / "cells"
+    for folder in ("Parasitized", "Uninfected"):
+        (data / folder).mkdir(parents=True)
+        for name in sorted(os.listdir(os.path.join(malaria_dir, folder)))[:40]:
+            shutil.copy(os.path.join(malaria_dir, folder, name), data / folder / name)
+    train, test = split_files(data, split="patient", seed=0)
+    original = test[0]
+    for donor in train:  # the copy takes a training patient's name: it stays on that side
+        prefix = os.path.basename(donor).split("_IMG")[0]
+        copy = os.path.join(os.path.dirname(original), f"{prefix}_IMG_copy_cell_1.png")
+        shutil.copy(original, copy)
+        train, test = split_files(data, split="patient", seed=0)
+        if copy in train and original in test:
+            break
+        os.remove(copy)
+    else:
+        pytest.fail("no training patient kept the copy apart from its original")
+    argv = ["--data", str(data), "--image-size", "8", "--model", "mlp", "--epochs", "1",
+            "--no-xla"]  # fmt: skip
+    status, stdout = _main([*argv, "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "1 identical image(s) on both sides" in err and "--allow-overlap" in err
+    assert not (tmp_path / "run").exists() and "training the" not in stdout
+    assert _main([*argv, "--allow-overlap", "--out", str(tmp_path / "run")])[0] == 0
+    audit = json.loads((tmp_path / "run" / "run.json").read_text())["split"]["audit"]
+    assert audit["exact_duplicates"] == 1 and audit["allowed"] is True
 
 
 def test_real_cells_other_seed_is_refused(

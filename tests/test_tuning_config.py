@@ -125,6 +125,7 @@ BAD_FIELDS = [
     ("seed", -1, "an integer >= 0"),
     ("overwrite", "yes", "True or False"),
     ("trials_per_process", 0, "an integer >= 1"),
+    ("split", "row", "one of ('patient', 'cell')"),
     ("hypermodel", "mlp", "an MLPHyperModel or None"),
 ]
 
@@ -199,6 +200,7 @@ class TestTuneConfig:
             "tuner": "random",
             "epochs": 10,
             "objective": "val_accuracy",
+            "split": None,  # resolved by tune() from its groups before the folder records it
             "seed": 0,
         }
         sklearn_identity = TuneConfig(out=tmp_path, tuner="sklearn", cv=3).identity()

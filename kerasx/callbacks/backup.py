@@ -70,7 +70,7 @@ def epoch_order(seed, epoch, n):
     return np.random.default_rng((seed, epoch)).permutation(n)
 
 
-def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
+def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, *, rows=None):
     """``(dataset, steps)``: the batches of epochs ``first_epoch .. epochs - 1`` as ``tf.data``.
 
     Epoch ``e`` serves the rows of ``x`` and ``y`` in :func:`epoch_order` ``(seed, e)``, cut
@@ -86,6 +86,9 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
         seed: the seed of every epoch's order (>= 0).
         first_epoch: the first epoch served (``BackupAndResume.initial_epoch``).
         epochs: the epoch after the last one served (``fit``'s ``epochs``).
+        rows: the row indices of ``x`` to serve (e.g. all but the validation rows), or
+            ``None`` for every row; epoch ``e`` serves ``rows[epoch_order(seed, e, len(rows))]``,
+            gathered from ``x`` without copying the training rows first.
 
     Returns:
         ``(dataset, steps)``: a ``tf.data.Dataset`` of ``(x, y)`` batches and the steps per epoch.
@@ -101,19 +104,29 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs):
     """
     import tensorflow as tf
 
-    n = len(x)
-    if n == 0 or len(y) != n:
-        expected = f"one target per row of x ({n} rows, at least 1)"
+    if len(x) == 0 or len(y) != len(x):
+        expected = f"one target per row of x ({len(x)} rows, at least 1)"
         raise invalid_value("y", expected, len(y), describe=lambda m: f"{m} targets")
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= len(x):
+            expected = f"a non-empty 1-D array of row indices in [0, {len(x)})"
+            raise invalid_value("rows", expected, rows, describe=lambda r: f"shape {r.shape}")
+    n = len(x) if rows is None else len(rows)
     check_int("batch_size", batch_size, minimum=1)
     check_int("seed", seed, minimum=0)
     check_int("epochs", epochs, minimum=1)
     check_int("first_epoch", first_epoch, minimum=0)
     steps = math.ceil(n / batch_size)
     first_epoch = min(first_epoch, epochs - 1)  # a finished run: fit runs no epoch anyway
+
+    def orders_of_epochs():
+        for epoch in range(first_epoch, epochs):
+            order = epoch_order(seed, epoch, n)
+            yield order if rows is None else rows[order]
+
     orders = tf.data.Dataset.from_generator(
-        lambda: (epoch_order(seed, epoch, n) for epoch in range(first_epoch, epochs)),
-        output_signature=tf.TensorSpec((n,), tf.int64),
+        orders_of_epochs, output_signature=tf.TensorSpec((n,), tf.int64)
     )
     x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
     batches = orders.flat_map(

@@ -9,10 +9,10 @@ on :mod:`kerasx._validation`, and a user error (a kerasx ``ValueError``, ``FileN
 on stderr with exit status 2 (``--debug`` shows the traceback instead).
 
 >>> COMMANDS
-('malaria', 'report', 'tune')
+('malaria', 'report', 'tune', 'audit')
 """
 
 #: Command names, in the order ``kerasx --help`` lists them; each is ``kerasx.commands.<name>``.
-COMMANDS = ("malaria", "report", "tune")
+COMMANDS = ("malaria", "report", "tune", "audit")
 
 __all__ = ["COMMANDS"]

@@ -270,9 +270,14 @@ def _context(run_dir):
     calibrated, calibration_rows = _calibration_table(models, metrics)
     settings = metrics.get("settings", {})
     share = settings.get("validation_split")
+    split = run.get("split") or {}
     return {
         "data": metrics["data"],
         "validation_share": f"{share:.0%}" if share else "",
+        "sides": split.get("sides"),
+        "validation_kind": split.get("validation", ""),
+        "patients_on_two_sides": split.get("patients_on_two_sides"),
+        "audit": split.get("audit"),
         "settings_rows": _settings_rows(settings, models, metrics, titles),
         "split_statement": _split_statement(metrics["data"]),
         "models": models,

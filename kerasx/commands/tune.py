@@ -5,7 +5,11 @@ here with the same checks (``--max-trials`` is ``max_trials``, and so on); only 
 (``--data``, ``--fraction``, ``--image-size``) and ``--out`` belong to the command itself. Every
 option is checked at parse time; ``--objective`` is one of ``loss``, ``accuracy`` and their
 ``val_`` forms (what the MLP compiles), ``val_accuracy`` only with ``--tuner sklearn`` (checked
-before the data is loaded).
+before the data is loaded). ``--split`` (a config field) says how the data is split and how
+trials validate: ``patient`` (the default for a folder) keeps every patient's cells on one side of
+the train/test split and validates each trial on held-out patients; ``cell`` (the default for
+``tfds``, ``synthetic`` and the built-in data, which have no patient ids) splits and validates by
+row.
 
 >>> from kerasx.commands._common import CommandParser
 >>> parser = CommandParser(prog="kerasx tune")
@@ -15,7 +19,9 @@ before the data is loaded).
 3
 """
 
-from kerasx._validation import argument_type
+import dataclasses
+
+from kerasx._validation import argument_type, invalid_value
 from kerasx.commands._common import DATA_SOURCE, FRACTION, OUTPUT_DIR, POSITIVE_INT
 
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "config_from_args", "demo_data", "run"]
@@ -91,19 +97,49 @@ def demo_data(n_samples=600, n_features=20, seed=0):
     return (X_train, y_train), (X_test, y_test)
 
 
+def _resolve_split(split, data):
+    """``--split``, or its default for ``--data``: ``"patient"`` for a folder, else ``"cell"``.
+
+    Raises:
+        ValueError: ``"patient"`` for data without patient ids (``tfds``, ``synthetic``, none).
+
+    >>> _resolve_split(None, "synthetic"), _resolve_split(None, "data/malaria_cells")
+    ('cell', 'patient')
+    """
+    folder = data not in (None, "tfds", "synthetic")
+    if split is None:
+        return "patient" if folder else "cell"
+    if split == "patient" and not folder:
+        expected = "'cell' for 'tfds', 'synthetic' and the built-in data (they have no patient ids)"
+        raise invalid_value("split", expected, split)
+    return split
+
+
+def _load(args, split, seed):
+    """``(X_train, y_train, groups_train), (X_test, y_test)``; groups only for a patient split."""
+    if args.data is None:
+        (X_train, y_train), test = demo_data(seed=seed)
+        return (X_train, y_train, None), test
+    from kerasx.data import load_malaria
+
+    options = dict(fraction=args.fraction, image_size=args.image_size, seed=seed, split=split)
+    if split == "cell":
+        (X_train, y_train), test = load_malaria(args.data, **options)
+        return (X_train, y_train, None), test
+    train, (X_test, y_test, _) = load_malaria(args.data, **options, return_groups=True)
+    return train, (X_test, y_test)
+
+
 def run(args):
     """Runs ``kerasx tune`` from parsed arguments; returns the exit status."""
     config = config_from_args(args)  # before any data is loaded
-    if args.data is None:
-        (X_train, y_train), (X_test, y_test) = demo_data(seed=config.seed)
-    else:
-        from kerasx.data import load_malaria
-
-        (X_train, y_train), (X_test, y_test) = load_malaria(
-            args.data, fraction=args.fraction, image_size=args.image_size, seed=config.seed
-        )
-    print(f"[kerasx tune] data: {len(X_train)} training rows, {X_train.shape[1:]} features")
+    config = dataclasses.replace(config, split=_resolve_split(config.split, args.data))
+    (X_train, y_train, groups), (X_test, y_test) = _load(args, config.split, config.seed)
+    rows = f"{len(X_train)} training rows"
+    if groups is not None:
+        rows += f" of {len(set(groups))} patients"
+    print(f"[kerasx tune] data: {rows}, {X_train.shape[1:]} features; split: {config.split}")
     from kerasx.tuning import tune
 
-    tune(X_train, y_train, X_test=X_test, y_test=y_test, config=config)
+    tune(X_train, y_train, groups=groups, X_test=X_test, y_test=y_test, config=config)
     return 0

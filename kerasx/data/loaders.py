@@ -5,15 +5,16 @@ the originals and scaled to [0, 1] as float32, the last step in threads for larg
 """
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
 
-from kerasx._validation import check_int, check_one_of
+from kerasx._validation import InvalidArgument, check_int, check_one_of, invalid_value
 from kerasx.data.cache import _cache_path, _read_cache, _write_cache
-from kerasx.data.sources import _folder_records, _records, _source_kind
-from kerasx.data.split import _check_plan, _split_indices
+from kerasx.data.sources import _folder_records, _records, _source_kind, patient_id
+from kerasx.data.split import _SPLITS, _check_plan, _split_indices
 
 __all__ = ["load_folder", "load_malaria", "malaria_dataset"]
 
@@ -26,9 +27,10 @@ def load_malaria(
     flatten=True,
     test_size=0.2,
     seed=0,
-    split="cell",
+    split=None,
     data_dir=None,
     cache_dir=None,
+    return_groups=False,
 ):
     """Loads malaria cell images as scaled arrays with a stratified train/test split.
 
@@ -42,57 +44,113 @@ def load_malaria(
             ``(n, image_size, image_size, 3)``.
         test_size: share of the (sub)set held out for testing, in (0, 1).
         seed: seed of the subset and of the split; the same seed gives the same arrays.
-        split: ``"cell"`` splits the cells (stratified by label); ``"patient"`` (folders only)
-            puts every patient's cells on one side, stratified as far as whole patients allow
-            (scikit-learn's ``StratifiedGroupKFold``: ``m`` of ``k`` folds form the test set,
-            with ``m / k`` the nearest fraction to ``test_size`` with ``k <= 20``, e.g. 1/5 for
-            0.2, so the test share is ``test_size`` only as closely as the patients' sizes
-            allow). The subset of ``fraction`` is drawn by cell before the split.
+        split: ``"patient"`` (folders only) puts every patient's cells (:func:`patient_id`) on
+            one side, stratified as far as whole patients allow (scikit-learn's
+            ``StratifiedGroupKFold``: ``m`` of ``k`` folds form the test set, with ``m / k`` the
+            nearest fraction to ``test_size`` with ``k <= 20``, e.g. 1/5 for 0.2, so the test
+            share is ``test_size`` only as closely as the patients' sizes allow); ``"cell"``
+            splits the cells (stratified by label), so one patient's cells land on both sides.
+            ``None`` (the default) is ``"patient"`` for a folder and ``"cell"`` for ``"tfds"``
+            and ``"synthetic"``, which have no file names. The share ``fraction`` is drawn by
+            cell before the split.
         data_dir: TFDS data directory (``"tfds"`` only; ``None`` is TFDS's default).
         cache_dir: folder for the decoded uint8 arrays (``.npy`` files in a subfolder), keyed by
             the source (file names, sizes, modification times), ``image_size``, ``fraction``,
             ``seed``, ``test_size`` and ``split``. ``None`` disables caching.
+        return_groups: also return the group of every row, for scikit-learn's ``GroupKFold``
+            or :func:`grouped_validation_split`: for a folder its patient (:func:`patient_id`,
+            a string; every file name must name one); for ``"tfds"`` and ``"synthetic"``, which
+            have no file names, each row is its own group (its row number, ``0 ...`` on the
+            training side and continuing on the test side).
 
     Returns:
         ``(X_train, y_train), (X_test, y_test)``: ``X`` float32 in [0, 1], ``y`` float32 with
-        1 = parasitized, 0 = uninfected, in shuffled order.
+        1 = parasitized, 0 = uninfected, in shuffled order. With ``return_groups=True``,
+        ``(X_train, y_train, groups_train), (X_test, y_test, groups_test)``, the groups in the
+        rows' order.
 
     Raises:
-        ValueError: an invalid argument (``split="patient"`` with ``"tfds"`` or
-            ``"synthetic"``, which have no file names, or a file name without ``_IMG``), or a
-            PNG that cannot be decoded (the file is named).
+        InvalidArgument: an invalid argument (``split="patient"`` with ``"tfds"`` or
+            ``"synthetic"``, which have no file names; a patient split or ``return_groups``
+            with a file name that names no patient).
+        ValueError: a PNG that cannot be decoded (the file is named).
         FileNotFoundError: a missing or empty folder, or one without the class subfolders.
         DatasetUnavailableError: ``"tfds"`` when TFDS cannot provide the data (e.g. offline).
 
     >>> (X_train, y_train), _ = load_malaria("synthetic", fraction=0.02, image_size=4)
     >>> float(X_train.min()) >= 0.0 and float(X_train.max()) <= 1.0
     True
+    >>> (_, _, groups), (X_test, _, groups_test) = load_malaria(
+    ...     "synthetic", fraction=0.02, image_size=4, return_groups=True
+    ... )
+    >>> groups[:3], groups_test[:3], len(X_test)
+    (array([0, 1, 2]), array([44, 45, 46]), 12)
     """
     plan = _check_plan(source, fraction=fraction, test_size=test_size, seed=seed, split=split)
     image_size, flatten = _check_image(image_size, flatten)
-    cache_path = None
+    check_one_of("return_groups", return_groups, (True, False))
+    cache_path, rows = None, None
     if cache_dir is not None:
         cache_path = _cache_path(cache_dir, source, plan, data_dir=data_dir, image_size=image_size)
-        if os.path.isdir(cache_path):
-            return _finish(*_read_cache(cache_path), flatten=flatten)
-    records = _records(plan.kind, source, data_dir)
-    train_idx, test_idx = _split_indices(records, plan)
+    if cache_path is not None and os.path.isdir(cache_path):
+        arrays = _read_cache(cache_path)
+    else:
+        records = _records(plan.kind, source, data_dir)
+        rows = (records, *_split_indices(records, plan))
+        arrays = _decode_split(*rows, image_size)
+        if cache_path is not None:
+            _write_cache(cache_path, arrays)
+    train, test = _finish(*arrays, flatten=flatten)
+    if not return_groups:
+        return train, test
+    groups_train, groups_test = _groups(plan, source, rows, len(arrays[0]), len(arrays[2]))
+    return (*train, groups_train), (*test, groups_test)
+
+
+def _decode_split(records, train_idx, test_idx, image_size):
+    """The uint8 images and labels of both sides: ``X_train, y_train, X_test, y_test``."""
     images = records.decode(np.concatenate([train_idx, test_idx]), image_size)
-    arrays = (
+    return (
         images[: len(train_idx)],
         records.labels[train_idx],
         images[len(train_idx) :],
         records.labels[test_idx],
     )
-    if cache_path is not None:
-        _write_cache(cache_path, arrays)
-    return _finish(*arrays, flatten=flatten)
+
+
+def _groups(plan, source, rows, n_train, n_test):
+    """The group of every row of each side: the patient for a folder, else the row's number.
+
+    ``rows`` is ``(records, train_idx, test_idx)`` of the split, or ``None`` after a cached
+    load: the split is then drawn again from the file names alone (nothing is decoded).
+    """
+    if plan.kind != "folder":
+        return np.arange(n_train), np.arange(n_train, n_train + n_test)
+    if rows is None:
+        records = _folder_records(os.fspath(source))
+        rows = (records, *_split_indices(records, plan))
+    records, train_idx, test_idx = rows
+    return _patients(records.files, train_idx), _patients(records.files, test_idx)
+
+
+def _patients(files, indices):
+    try:
+        return np.array([patient_id(files[i]) for i in indices], dtype=str)
+    except InvalidArgument as err:
+        raise InvalidArgument(
+            f"Cannot return the groups (patients) of the rows: {err.message}",
+            hint="Load with return_groups=False, or with file names in the NIH form.",
+        ) from None
+
+
+_SIDES = ("train", "test")
 
 
 def malaria_dataset(
     source="tfds",
     *,
-    split="train",
+    subset="train",
+    split=None,
     fraction=None,
     image_size=100,
     flatten=True,
@@ -100,24 +158,27 @@ def malaria_dataset(
     shuffle=None,
     test_size=0.2,
     seed=0,
-    split_by="cell",
     data_dir=None,
+    split_by=None,
 ):
     """A batched, prefetched ``tf.data.Dataset`` of ``(x, y)`` for data that do not fit in memory.
 
-    It holds the same examples as the matching split of :func:`load_malaria` with the same
+    It holds the same examples as the matching side of :func:`load_malaria` with the same
     arguments; images are decoded lazily while the model trains.
 
     Args:
         source, fraction, image_size, flatten, test_size, seed, data_dir: as for
             :func:`load_malaria`.
-        split: ``"train"`` or ``"test"``: which side of the split.
-        split_by: how to split, :func:`load_malaria`'s ``split``: ``"cell"`` or ``"patient"``.
-            (It has another name here because ``split`` names the side, as in TFDS.)
+        subset: ``"train"`` or ``"test"``: which side of the split.
+        split: how to split, as for :func:`load_malaria`: ``"patient"``, ``"cell"``, or
+            ``None`` (by patient for a folder, by cell for ``"tfds"`` and ``"synthetic"``).
+            Deprecated: ``"train"`` / ``"test"`` here still name the side (a
+            ``DeprecationWarning``; use ``subset``).
         batch_size: examples per batch.
         shuffle: reshuffle each epoch; ``None`` means True for ``"train"``, False for ``"test"``.
             Unshuffled, the order is :func:`load_malaria`'s for a folder or ``"synthetic"`` and
             the TFDS record order for ``"tfds"``.
+        split_by: deprecated name of ``split`` (a ``DeprecationWarning``).
 
     Returns:
         A ``tf.data.Dataset`` of float32 ``(x, y)`` batches, ``y`` of shape ``(batch,)``.
@@ -125,19 +186,19 @@ def malaria_dataset(
     Raises:
         The same errors as :func:`load_malaria`.
 
-    >>> ds = malaria_dataset("synthetic", split="test", fraction=0.02, image_size=4, batch_size=8)
+    >>> ds = malaria_dataset("synthetic", subset="test", fraction=0.02, image_size=4, batch_size=8)
     >>> [tuple(x.shape) for x, _ in ds]
     [(8, 48), (4, 48)]
     """
-    check_one_of("split", split, ("train", "test"))
+    subset, split, name = _dataset_words(subset, split, split_by)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     plan = _check_plan(
-        source, fraction=fraction, test_size=test_size, seed=seed, split=split_by, name="split_by"
+        source, fraction=fraction, test_size=test_size, seed=seed, split=split, name=name
     )
     image_size, flatten = _check_image(image_size, flatten)
     records = _records(plan.kind, source, data_dir)
     train_idx, test_idx = _split_indices(records, plan)
-    indices = train_idx if split == "train" else test_idx
+    indices = train_idx if subset == "train" else test_idx
     ds = records.dataset(indices, image_size)
     labels_of = tf.constant(records.labels)
 
@@ -148,14 +209,49 @@ def malaria_dataset(
         return x, tf.gather(labels_of, index)
 
     if shuffle is None:
-        shuffle = split == "train"
+        shuffle = subset == "train"
     if shuffle:
         ds = ds.shuffle(min(len(indices), 4096), seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def load_folder(path, *, image_size=100, flatten=True):
+def _dataset_words(subset, split, split_by):
+    """``(subset, split, the name to report split by)`` from :func:`malaria_dataset`'s
+    arguments, mapping the deprecated ``split="train"/"test"`` and ``split_by`` (one release)."""
+    name = "split"
+    if split in _SIDES:
+        _deprecated(f"split={split!r} names the side: use subset={split!r}")
+        if subset not in ("train", split):
+            raise invalid_value(
+                "subset", f"{split!r}, as split={split!r} (deprecated) says", subset
+            )
+        subset, split = split, None
+    elif split not in (None, *_SPLITS):
+        raise invalid_value(
+            "split",
+            f"one of {(None, *_SPLITS)!r}",
+            split,
+            hint="The side of the split is `subset`: 'train' or 'test'.",
+        )
+    if split_by is not None:
+        _deprecated(f"split_by={split_by!r} is now split={split_by!r}")
+        if split is not None and split != split_by:
+            raise invalid_value("split_by", f"None or split={split!r}", split_by)
+        split, name = split_by, "split_by"
+    return check_one_of("subset", subset, _SIDES), split, name
+
+
+def _deprecated(what):
+    warnings.warn(
+        f"malaria_dataset: {what}. `subset` is 'train' or 'test' and `split` is 'cell' or "
+        "'patient', as in load_malaria; the old spelling goes in the next release.",
+        DeprecationWarning,
+        stacklevel=4,
+    )
+
+
+def load_folder(path, *, image_size=100, flatten=True, return_groups=False):
     """Every image of a folder in the NIH layout, unsplit, with its file name.
 
     For an external test set (e.g. the cells of other patients): score a model trained on one
@@ -164,14 +260,18 @@ def load_folder(path, *, image_size=100, flatten=True):
     Args:
         path: a folder with ``Parasitized/`` and ``Uninfected/`` subfolders of PNG images.
         image_size, flatten: as for :func:`load_malaria`.
+        return_groups: also return the patient of every row (:func:`patient_id`; every file
+            name must name one).
 
     Returns:
         ``(X, y, files)``: ``X`` float32 in [0, 1], ``y`` float32 with 1 = parasitized, and the
         list of paths, row by row, in a fixed order: ``Parasitized/`` then ``Uninfected/``,
-        each sorted by name.
+        each sorted by name. With ``return_groups=True``, ``(X, y, files, groups)``.
 
     Raises:
-        ValueError: an invalid argument, or a PNG that cannot be decoded (the file is named).
+        InvalidArgument: an invalid argument, or with ``return_groups`` a file name that names
+            no patient.
+        ValueError: a PNG that cannot be decoded (the file is named).
         FileNotFoundError: a missing or empty folder, or one without the class subfolders.
 
     >>> import tempfile
@@ -179,16 +279,20 @@ def load_folder(path, *, image_size=100, flatten=True):
     >>> for name in ("Parasitized", "Uninfected"):
     ...     os.makedirs(os.path.join(root, name))
     ...     png = tf.io.encode_png(np.zeros((9, 7, 3), np.uint8))
-    ...     tf.io.write_file(os.path.join(root, name, f"P1_IMG_{name}.png"), png)
-    >>> X, y, files = load_folder(root, image_size=4, flatten=False)
-    >>> X.shape, y.tolist(), [os.path.basename(f) for f in files]
-    ((2, 4, 4, 3), [1.0, 0.0], ['P1_IMG_Parasitized.png', 'P1_IMG_Uninfected.png'])
+    ...     tf.io.write_file(os.path.join(root, name, f"C9P1_IMG_{name}.png"), png)
+    >>> X, y, files, groups = load_folder(root, image_size=4, flatten=False, return_groups=True)
+    >>> X.shape, y.tolist(), [os.path.basename(f) for f in files], groups.tolist()
+    ((2, 4, 4, 3), [1.0, 0.0], ['C9P1_IMG_Parasitized.png', 'C9P1_IMG_Uninfected.png'], ['P1', 'P1'])
     """
     _source_kind(path)
     image_size, flatten = _check_image(image_size, flatten)
+    check_one_of("return_groups", return_groups, (True, False))
     records = _folder_records(os.fspath(path))
-    images = records.decode(np.arange(len(records.labels)), image_size)
-    return _scale(images, flatten), records.labels.copy(), list(records.files)
+    rows = np.arange(len(records.labels))
+    groups = _patients(records.files, rows) if return_groups else None  # before decoding
+    X, y = _scale(records.decode(rows, image_size), flatten), records.labels.copy()
+    files = list(records.files)
+    return (X, y, files) if groups is None else (X, y, files, groups)
 
 
 #: Below this many pixels, scaling runs in the calling thread (threads cost more than they save).

@@ -96,34 +96,59 @@ def describe_source(source):
     return f"NIH malaria cell images from folder {os.fspath(source)!r}"
 
 
-def patient_id(filename):
-    """The patient of an NIH cell image: its file name's prefix before ``_IMG``.
+# The NIH prefix before ``_IMG``: a slide series ``C<n>``, then for infected patients ``P<n>``
+# (``C100P61ThinF``, once ``C51AP12thinF``), for the uninfected-only ones none (``C12NThinF``).
+_PATIENT_NUMBER = re.compile(r"P(\d+)")
+_SLIDE_SERIES = re.compile(r"C(\d+)(?!\d)")
 
-    NIH names each cell ``<patient>_IMG_<date>_<time>_cell_<n>.png``; the 27,558 images come
-    from about 200 patients, and the shared 2,800 from 141.
+
+def patient_id(filename):
+    """The patient of an NIH cell image, read from its file name.
+
+    NIH names each cell ``<prefix>_IMG_<date>_<time>_cell_<n>.png``. The prefix is a slide series
+    ``C<n>`` followed, for the 150 patients with a ``P`` number, by ``P<n>``
+    (``C100P61ThinF``), and for the 50 uninfected-only patients by no number (``C1_thinF``,
+    ``C12NThinF``). The patient is the ``P<number>`` where the prefix has one, otherwise the
+    ``C<number>``. Two prefixes can name one patient: patient 8 was imaged on two microscopes,
+    ``C47P8thinOriginalOlympusCX21`` and ``C47P8thin_Original_Motic``, and both are ``"P8"``.
+    A ``C`` id never equals a ``P`` id, and no slide series of an uninfected-only patient is
+    one of a ``P`` patient's. On the 20,734 cells of 140 patients in ``shared/data/nih`` (and
+    the 2,800 of ``malaria_cells``, the same patients): 141 prefixes, 140 patients (105 ``P``,
+    35 ``C``), every name parsed.
 
     Args:
         filename: a file name or path.
 
     Returns:
-        The patient's prefix, e.g. ``"C100P61ThinF"``.
+        The patient, e.g. ``"P61"`` or ``"C12"`` (numbers without leading zeros).
 
     Raises:
-        ValueError: the name has no prefix before ``_IMG``.
+        InvalidArgument: the name has no ``_IMG``, or neither a ``P<n>`` nor a leading ``C<n>``
+            before it.
 
     >>> patient_id("cells/Parasitized/C100P61ThinF_IMG_20150918_144348_cell_138.png")
-    'C100P61ThinF'
+    'P61'
+    >>> patient_id("C47P8thinOriginalOlympusCX21_IMG_20150717_172748_cell_158.png")
+    'P8'
+    >>> patient_id("C47P8thin_Original_Motic_IMG_20150714_093512_cell_169.png")
+    'P8'
+    >>> patient_id("C201ThinF_IMG_20150930_142848_cell_106.png")
+    'C201'
     """
     name = os.path.basename(os.fspath(filename))
     prefix, marker, _ = name.partition("_IMG")
-    if not (prefix and marker):
-        raise invalid_value(
-            "filename",
-            "an NIH cell image name with the patient before '_IMG' "
-            "(e.g. 'C100P61ThinF_IMG_20150918_144348_cell_138.png')",
-            name,
-        )
-    return prefix
+    number = _PATIENT_NUMBER.search(prefix) if marker else None
+    if number:
+        return f"P{int(number[1])}"
+    series = _SLIDE_SERIES.match(prefix) if marker else None
+    if series:
+        return f"C{int(series[1])}"
+    raise invalid_value(
+        "filename",
+        "an NIH cell image name with the patient before '_IMG': a 'P<n>', or a leading 'C<n>' "
+        "for an uninfected-only patient (e.g. 'C100P61ThinF_IMG_20150918_144348_cell_138.png')",
+        name,
+    )
 
 
 class _Records:

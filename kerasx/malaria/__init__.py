@@ -10,6 +10,8 @@ summary and one self-contained ``report.html`` to one folder.
 - :class:`MalariaConfig`: the settings, frozen and checked (the command's options are its fields).
 - :func:`run_malaria`: ``run_malaria(config, out) -> MalariaRun``.
 - :class:`RunMismatch`: the folder holds another run (other settings or data): nothing is mixed.
+- :class:`SplitLeak`: the split audit found identical images, or patients a patient split should
+  keep apart, on both sides: the run stops before training unless ``allow_overlap``.
 
 >>> from kerasx.malaria import MalariaConfig, output_files
 >>> config = MalariaConfig(data="synthetic", quick=True, model="mlp")
@@ -26,7 +28,13 @@ A run (minutes of training: not run here)::
 
 from kerasx.malaria.config import BACKENDS, MODELS, MalariaConfig, auto_backend
 from kerasx.malaria.outputs import featured_model, output_files
-from kerasx.malaria.record import BACKUP_DIR, METRICS_SCHEMA, RunMismatch, read_metrics
+from kerasx.malaria.record import (
+    BACKUP_DIR,
+    METRICS_SCHEMA,
+    RunMismatch,
+    SplitLeak,
+    read_metrics,
+)
 from kerasx.malaria.run import MalariaRun, run_malaria
 
 __all__ = [
@@ -37,6 +45,7 @@ __all__ = [
     "MalariaConfig",
     "MalariaRun",
     "RunMismatch",
+    "SplitLeak",
     "auto_backend",
     "featured_model",
     "output_files",

@@ -132,7 +132,7 @@ def _field(
 
 _ORDER = (
     "data", "model", "split", "test_data", "fraction", "image_size", "cnn_image_size", "epochs",
-    "batch_size", "patience", "xla", "deterministic", "backend", "seed",
+    "batch_size", "patience", "xla", "deterministic", "backend", "seed", "allow_overlap",
 )  # fmt: skip
 
 
@@ -167,6 +167,10 @@ class MalariaConfig:
         backend: ``"auto"``, ``"tensorflow"`` or ``"jax"``: the Keras backend the run needs
             (a process has one; see :func:`auto_backend`).
         seed: seed of the split, the weights and every epoch's order.
+        allow_overlap: train even when :func:`kerasx.data.audit_split` finds byte-identical
+            images on both sides, or patients on both sides of a patient split or of
+            ``test_data``; otherwise the run stops before training
+            (:class:`kerasx.malaria.SplitLeak`).
 
     Raises:
         kerasx.InvalidArgument: an invalid field, or a combination that cannot run.
@@ -238,6 +242,11 @@ class MalariaConfig:
         "imported",
     )  # fmt: skip
     seed: int = _field(0, check_int, parse=int, minimum=0, help="seed of the split and weights")
+    allow_overlap: bool = _field(
+        False, _check_bool, parse="flag", role="free",
+        help="train even when the split audit finds identical images, or patients that a "
+        "patient split or --test-data should keep apart, on both sides (recorded either way)",
+    )  # fmt: skip
 
     def __post_init__(self):
         for field in dataclasses.fields(self):

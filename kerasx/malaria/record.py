@@ -31,6 +31,8 @@ __all__ = [
     "METRICS_SCHEMA",
     "RUN_FILES",
     "RunMismatch",
+    "SplitLeak",
+    "audit_run",
     "check_folder",
     "check_split",
     "clear_folder",
@@ -54,6 +56,11 @@ RUN_FILES = (
 )  # fmt: skip
 
 
+class SplitLeak(InvalidArgument):
+    """The split audit found what an honest evaluation must not have: byte-identical images on
+    both sides, or patients on both sides of a split meant to keep them apart."""
+
+
 class RunMismatch(InvalidArgument):
     """The output folder holds a run with other settings or other data: it is not resumed.
 
@@ -64,13 +71,6 @@ class RunMismatch(InvalidArgument):
 
 def _digest(value):
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
-
-
-def _folder_files(config):
-    """``(train, test)`` file lists of a folder run, as :func:`kerasx.data.load_malaria` splits."""
-    from kerasx.data import split_files
-
-    return split_files(config.data, fraction=config.fraction, seed=config.seed, split=config.split)
 
 
 def _relative(folder, files):
@@ -99,40 +99,133 @@ def data_fingerprint(config):
             continue
         from kerasx.data import split_files
 
-        train, test = split_files(folder, fraction=1.0)
+        train, test = split_files(folder, fraction=1.0, split="cell")
         files = sorted(_relative(folder, train + test))
         sizes = [os.path.getsize(os.path.join(folder, name)) for name in files]
         fingerprint[key] = {"files": len(files), "sha256": _digest([files, sizes])}
     return fingerprint
 
 
-def split_record(config, y_train, y_test, x_train=None, x_test=None):
-    """The split's membership: which rows train and which test, as counts and digests.
+def split_record(config, split, rows):
+    """Who is on each side: the training, validation and test patients (or rows), on record.
 
-    For a folder the digest is of the test files' names (and the test patients are listed);
-    otherwise of the test images and labels as loaded. Either way two runs with the same
-    record have the same rows on each side.
+    For data with patients (a folder) each side lists its patients and counts its rows, and
+    ``patients_on_two_sides`` counts the patients found on more than one side (0 for a patient
+    split, by construction: anyone can check it from run.json alone). TFDS and the synthetic
+    images have no patients: their validation and test sides list row numbers instead (rows of
+    the loaded training arrays, and of the test arrays). ``test_sha256`` pins the test rows, so
+    a resumed run can tell that its data did not change.
+
+    Args:
+        config: the run's :class:`~kerasx.malaria.MalariaConfig`.
+        split: the :class:`~kerasx.malaria.train.Split` at ``config.image_size``.
+        rows: the :class:`~kerasx.malaria.train.Rows` the networks fit and validate on.
+
+    Returns:
+        A JSON-ready dict.
     """
     import numpy as np
 
-    record = {"n_train": len(y_train), "n_test": len(y_test)}
-    if config.data not in ("tfds", "synthetic") and config.test_data is None:
-        from kerasx.data import patient_id
-
-        train, test = _folder_files(config)
-        names = sorted(_relative(config.data, test))
-        record["test_sha256"] = _digest(names)
-        if config.split == "patient":
-            record["test_patients"] = sorted({patient_id(name) for name in names})
-            shared = {patient_id(f) for f in train} & set(record["test_patients"])
-            record["patients_on_both_sides"] = len(shared)
+    digest = hashlib.sha256(np.ascontiguousarray(split.y_test).tobytes())
+    digest.update(np.ascontiguousarray(split.x_test).tobytes())
+    record = {
+        "validation": "held-out patients" if rows.by_patient else "last rows of the training side",
+        "test_sha256": digest.hexdigest(),
+    }
+    groups = {
+        "train": split.groups_train[rows.fit],
+        "validation": split.groups_train[rows.validation],
+        "test": split.groups_test,
+    }
+    if config.data in ("tfds", "synthetic"):
+        record["sides"] = {
+            "train": {"rows": len(rows.fit)},
+            "validation": {"rows": len(rows.validation), "row_numbers": rows.validation.tolist()},
+            "test": {"rows": len(split.y_test), "row_numbers": list(range(len(split.y_test)))},
+        }
         return record
-    digest = hashlib.sha256()
-    for array in (y_test, x_test):
-        if array is not None:
-            digest.update(np.ascontiguousarray(array).tobytes())
-    record["test_sha256"] = digest.hexdigest()
+    patients = {side: sorted({str(g) for g in values}) for side, values in groups.items()}
+    record["sides"] = {
+        side: {"rows": len(groups[side]), "n_patients": len(names), "patients": names}
+        for side, names in patients.items()
+    }
+    counts = {}
+    for names in patients.values():
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    record["patients_on_two_sides"] = sum(1 for count in counts.values() if count > 1)
     return record
+
+
+def _audited_sides(config, split):
+    """The two sides the audit compares: file lists for a folder, else the loaded arrays."""
+    from kerasx.data import split_files
+
+    if config.data in ("tfds", "synthetic"):
+        return split.x_train, split.x_test
+    train, test = split_files(
+        config.data, fraction=config.fraction, seed=config.seed, split=config.split
+    )
+    if config.test_data is None:
+        return train, test
+    external, rest = split_files(config.test_data, fraction=1.0, split="cell")
+    return train + test, external + rest
+
+
+def audit_run(config, split):
+    """Audits the run's split (:func:`kerasx.data.audit_split`) and decides whether it may train.
+
+    Byte-identical images on both sides always stop the run; patients on both sides stop it
+    when the split is meant to keep them apart (``split="patient"``, or ``test_data``); a cell
+    split has them by design, and says so in every output. ``allow_overlap`` trains anyway.
+
+    Args:
+        config: the run's :class:`~kerasx.malaria.MalariaConfig`.
+        split: the :class:`~kerasx.malaria.train.Split` at ``config.image_size`` (the arrays are
+            audited for TFDS and the synthetic images, which have no files).
+
+    Returns:
+        run.json's ``audit`` entry: the counts, the threshold and the first near-duplicates.
+
+    Raises:
+        SplitLeak: a finding that stops the run, unless ``config.allow_overlap``.
+    """
+    from kerasx.data import audit_split
+
+    audit = audit_split(*_audited_sides(config, split))
+    apart = config.split == "patient" or config.test_data is not None
+    shared = len(audit.shared_patients or ())
+    stop = []
+    if audit.exact_duplicates:
+        pair = audit.exact_duplicates[0]
+        stop.append(
+            f"{len(audit.exact_duplicates)} identical image(s) on both sides (e.g. train "
+            f"{_short(pair.train)} = test {_short(pair.test)})"
+        )
+    if apart and shared:
+        patient = audit.shared_patients[0].patient
+        stop.append(f"{shared} patient(s) on both sides (e.g. {patient})")
+    if stop and not config.allow_overlap:
+        raise SplitLeak(
+            f"The split audit found {' and '.join(stop)}: its scores would not be those of "
+            "unseen cells.",
+            hint="Remove the copies, or use --allow-overlap to train anyway.",
+        )
+    return {
+        "near_distance": audit.near_distance,
+        "shared_patients": None if audit.shared_patients is None else shared,
+        "exact_duplicates": len(audit.exact_duplicates),
+        "near_duplicates": len(audit.near_duplicates),
+        "near_pairs": [
+            [_short(pair.train), _short(pair.test), int(pair.distance)]
+            for pair in audit.near_duplicates[:20]
+        ],
+        "allowed": bool(stop),
+    }
+
+
+def _short(item):
+    return os.path.basename(item) if isinstance(item, str) else int(item)
 
 
 def run_identity(config, fingerprint):

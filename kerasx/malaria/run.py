@@ -136,11 +136,15 @@ def _load(config, verbose):
 
 def _prepare(config, out, restart, verbose):
     """Checks the folder, loads the data, checks the split: nothing is written before."""
+    from kerasx.malaria.train import split_rows
+
     fingerprint = records.data_fingerprint(config)
     checked = None if restart else records.check_folder(config, out, fingerprint)
     description, splits = _load(config, verbose)
     main = splits[config.image_size]
-    split = records.split_record(config, main.y_train, main.y_test, x_test=main.x_test)
+    rows = split_rows(config, main)
+    split = records.split_record(config, main, rows)
+    split["audit"] = records.audit_run(config, main)
     if checked is not None:
         previous, notes = checked
         records.check_split(previous, split)
@@ -149,7 +153,7 @@ def _prepare(config, out, restart, verbose):
     if restart:
         records.clear_folder(out)
     resumed = os.path.isdir(os.path.join(out, records.BACKUP_DIR))
-    return _Folder(config, out, fingerprint, split), description, splits, resumed
+    return _Folder(config, out, fingerprint, split), description, splits, rows, resumed
 
 
 def run_malaria(config, out, *, restart=False, verbose=True):
@@ -198,11 +202,11 @@ def _run_in(config, out, restart, verbose):
     from kerasx.malaria.outputs import write_outputs
     from kerasx.malaria.train import train_and_score
 
-    folder, description, splits, resumed = _prepare(config, out, restart, verbose)
+    folder, description, splits, rows, resumed = _prepare(config, out, restart, verbose)
     os.makedirs(out, exist_ok=True)  # only once the data loaded and the folder is checked
     folder.write("running")
     try:
-        results = train_and_score(config, splits, out, verbose)
+        results = train_and_score(config, splits, out, verbose, rows)
         with distribution.local_scope():  # after training across processes: local copies
             metrics = write_outputs(folder, description, splits, results, verbose)
     except BaseException as error:  # KeyboardInterrupt too: the run did not finish

@@ -16,12 +16,14 @@ from kerasx.malaria.record import BACKUP_DIR
 
 __all__ = [
     "ModelResult",
+    "Rows",
     "Split",
     "build_model",
     "fit_baseline",
     "fit_network",
     "load_split",
     "progress",
+    "split_rows",
     "train_and_score",
     "validation_rows",
 ]
@@ -36,16 +38,38 @@ _FORWARD_BATCH = 256
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """The training and test rows at one image size (the same rows at every size)."""
+    """The training and test rows at one image size (the same rows at every size).
+
+    ``groups_train`` and ``groups_test`` are the patient of each row for a folder (the NIH file
+    names name it), and each row's own number for TFDS and the synthetic images.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    groups_train: np.ndarray
+    groups_test: np.ndarray
 
     @property
     def image_size(self):
         return int(self.x_train.shape[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """Which training rows the networks fit on and which they validate on.
+
+    Attributes:
+        fit: row indices into the training arrays that ``fit`` trains on.
+        validation: the rows early stopping and the temperature fit are judged on.
+        by_patient: whether the validation rows are whole patients that ``fit`` never sees
+            (a folder), or the last ``validation_split`` of the rows as Keras takes them.
+    """
+
+    fit: np.ndarray
+    validation: np.ndarray
+    by_patient: bool
 
 
 @dataclasses.dataclass
@@ -90,13 +114,42 @@ def load_split(config, image_size):
         flatten=False,
         seed=config.seed,
         split=config.split,
+        return_groups=True,
     )
+    (x_train, y_train, g_train), (x_test, y_test, g_test) = train, test
     if config.test_data is None:
-        return Split(*train, *test)
+        return Split(x_train, y_train, x_test, y_test, g_train, g_test)
     # External validation: all of --data trains (the validation share is held out of it).
-    x_train, y_train = (np.concatenate(parts) for parts in zip(train, test, strict=True))
-    x_test, y_test, _ = load_folder(config.test_data, image_size=image_size, flatten=False)
-    return Split(x_train, y_train, x_test, y_test)
+    x_train, y_train, g_train = (np.concatenate(parts) for parts in zip(train, test, strict=True))
+    x_test, y_test, _, g_test = load_folder(
+        config.test_data, image_size=image_size, flatten=False, return_groups=True
+    )
+    return Split(x_train, y_train, x_test, y_test, g_train, g_test)
+
+
+def split_rows(config, split):
+    """The :class:`Rows` of a run: whole patients validate whenever the data names them.
+
+    For a folder (whatever ``split`` puts on the test side, and with ``test_data`` too) the
+    validation rows are whole patients taken out of the training side
+    (:func:`kerasx.data.grouped_validation_split`, stratified by class as far as patients
+    allow), so early stopping and the temperature are fitted on patients the network never
+    trains on. TFDS and the synthetic images have no patients: their validation rows are the
+    last ``validation_split`` of the (shuffled) training rows, as Keras's ``validation_split``.
+    """
+    n = len(split.y_train)
+    if config.data in ("tfds", "synthetic"):
+        first = validation_rows(n, config.validation_split)
+        return Rows(np.arange(first), np.arange(first, n), by_patient=False)
+    from kerasx.data import grouped_validation_split
+
+    fit, validation = grouped_validation_split(
+        split.y_train,
+        split.groups_train,
+        validation_split=config.validation_split,
+        seed=config.seed,
+    )
+    return Rows(fit, validation, by_patient=True)
 
 
 def validation_rows(n, validation_split):
@@ -148,14 +201,22 @@ def _agreed_first_epoch(name, backup, epochs, out):
     return first_epoch
 
 
-def fit_network(name, model, x, y, config, out):
+def fit_network(name, model, x, y, config, out, rows=None):
     """Trains with early stopping on ``val_loss``, crash-safe; returns the history and facts.
 
     Crash-safe (:mod:`kerasx.callbacks.backup`): the state is backed up whole under
     ``out/backup/<name>``, with the early-stopping counters and best weights, and each epoch's
     row order depends on ``(seed, epoch)`` only, so running the same command again after a
     crash ends on the weights of an uninterrupted run, with every epoch in the history once.
-    The validation rows are the last ``validation_split`` of the arrays (:func:`validation_rows`).
+
+    Args:
+        name: ``"mlp"`` or ``"cnn"``.
+        model: the compiled network (:func:`build_model`).
+        x, y: the training arrays.
+        config: the run's :class:`~kerasx.malaria.MalariaConfig`.
+        out: the folder of the backup, the history and the learning curves.
+        rows: a :class:`Rows` (:func:`split_rows`); ``None`` validates on the last
+            ``validation_split`` of the rows (:func:`validation_rows`), as Keras does.
     """
     from kerasx import distribution
     from kerasx.callbacks import (
@@ -172,9 +233,11 @@ def fit_network(name, model, x, y, config, out):
     )
     backup = BackupAndResume(os.path.join(out, BACKUP_DIR, name), stopping=stopping)
     first_epoch = _agreed_first_epoch(name, backup, config.epochs, out)
-    split = validation_rows(len(x), config.validation_split)
+    if rows is None:
+        first = validation_rows(len(x), config.validation_split)
+        rows = Rows(np.arange(first), np.arange(first, len(x)), by_patient=False)
     batches, steps = epoch_batches(
-        x[:split], y[:split], config.batch_size, config.seed, first_epoch, config.epochs
+        x, y, config.batch_size, config.seed, first_epoch, config.epochs, rows=rows.fit
     )
     frame = HistoryFrame(path=os.path.join(out, f"history_{name}.csv"))
     # The backup comes last: it saves after the other callbacks' epoch ends (the history row is
@@ -183,7 +246,7 @@ def fit_network(name, model, x, y, config, out):
     model.fit(
         distribution.process_share(batches),  # this process's rows of each global batch
         steps_per_epoch=steps,
-        validation_data=(x[split:], y[split:]),
+        validation_data=(x[rows.validation], y[rows.validation]),
         validation_batch_size=_FORWARD_BATCH,
         epochs=config.epochs,
         initial_epoch=first_epoch,
@@ -198,6 +261,8 @@ def fit_network(name, model, x, y, config, out):
         "patience": patience,
         "image_size": int(x.shape[1]),
         "parameters": int(model.count_params()),
+        "validation": "held-out patients" if rows.by_patient else "last rows of the training side",
+        "n_validation": len(rows.validation),
     }
     history = frame.frame
     history.insert(0, "model", name)
@@ -223,7 +288,7 @@ def _predict(model, x):
     return model.predict(x, batch_size=_FORWARD_BATCH, verbose=0).ravel()
 
 
-def _train_network(name, split, config, out, verbose):
+def _train_network(name, split, rows, config, out, verbose):
     from kerasx import distribution
     from kerasx.malaria.report import MODEL_TITLES
     from kerasx.malaria.scores import calibrate_scores, score_predictions
@@ -231,14 +296,15 @@ def _train_network(name, split, config, out, verbose):
     size = split.image_size
     progress(f"training the {MODEL_TITLES[name]} at {size}x{size} ...", verbose)
     model = build_model(name, split.x_train, config)
-    history, facts = fit_network(name, model, split.x_train, split.y_train, config, out)
+    history, facts = fit_network(name, model, split.x_train, split.y_train, config, out, rows)
     model = distribution.local_copy(model)  # itself, unless trained across processes
     with distribution.local_scope():
         scores = _predict(model, split.x_test)
-        start = validation_rows(len(split.x_train), config.validation_split)
+        validation = rows.validation
         calibrated, calibration = calibrate_scores(
-            split.y_train[start:], _predict(model, split.x_train[start:]), split.y_test, scores
-        )
+            split.y_train[validation], _predict(model, split.x_train[validation]), split.y_test,
+            scores,
+        )  # fmt: skip
     entry = {**score_predictions(split.y_test, scores), **facts, "calibration": calibration}
     return ModelResult(name, model, scores, calibrated, entry, history)
 
@@ -259,7 +325,7 @@ def _train_baseline(split, verbose):
     return ModelResult("baseline", baseline, scores, scores, entry)
 
 
-def train_and_score(config, splits, out, verbose=True):
+def train_and_score(config, splits, out, verbose=True, rows=None):
     """Trains every chosen network and the baseline, scores and calibrates them.
 
     Each network's temperature is fitted on its validation rows and measured on the test rows.
@@ -271,6 +337,7 @@ def train_and_score(config, splits, out, verbose=True):
         splits: ``{image size: Split}`` holding every size the models need.
         out: the output folder (backups, histories, learning curves).
         verbose: print progress lines.
+        rows: the :class:`Rows` to fit and validate on; ``None``: :func:`split_rows`.
 
     Returns:
         ``{name: ModelResult}``: the networks in ``config.models``' order, then the baseline.
@@ -280,9 +347,10 @@ def train_and_score(config, splits, out, verbose=True):
 
         # With the recipes' keras.utils.set_random_seed: repeatable CPU runs.
         tf.config.experimental.enable_op_determinism()
+    rows = rows or split_rows(config, splits[config.image_size])
     results = {}
     for name in config.models:
         split = splits[config.image_size_for(name)]
-        results[name] = _train_network(name, split, config, out, verbose)
+        results[name] = _train_network(name, split, rows, config, out, verbose)
     results["baseline"] = _train_baseline(splits[config.image_size], verbose)
     return results

@@ -10,15 +10,17 @@ one rule turns each range into a distribution for both, :mod:`kerasx.tuning.dist
 
 :func:`tune` (``kerasx tune`` on the command line) runs either one into a folder, from one frozen,
 checked :class:`TuneConfig`: a trials table, the best model, and a search that resumes from the
-folder. Every trial builds its model in a clean Keras session. TensorFlow 2.21 keeps the native
-memory of each traced ``fit`` until its process ends (keras-team/keras#17458), so
-``trials_per_process=N`` runs the search as a chain of processes that each resume it.
+folder. With ``groups`` (one patient id per training row) every trial validates on held-out
+patients; the outputs say how the trials validated. Every trial builds its model in a clean
+Keras session. TensorFlow 2.21 keeps the native memory of each traced ``fit`` until its process
+ends (keras-team/keras#17458), so ``trials_per_process=N`` runs the search as a chain of
+processes that each resume it.
 
 Modules: ``config`` (:class:`TuneConfig`, no Keras import), ``distributions``, ``space``
 (:func:`build_mlp`, :class:`MLPHyperModel`), ``tuners`` (KerasTuner), ``sklearn_search``,
-``search`` (one search in this process), ``processes`` (a chain of them), ``run``
-(:func:`tune`). The names below are loaded on first use, so ``import kerasx.tuning`` and the
-command line's option parsing stay light.
+``_held_out`` (held-out patients or rows), ``search`` (one search in this process),
+``processes`` (a chain of them), ``run`` (:func:`tune`). The names below are loaded on first
+use, so ``import kerasx.tuning`` and the command line's option parsing stay light.
 
 >>> from kerasx.tuning import TuneConfig
 >>> TuneConfig(out="runs/tune", tuner="sklearn", objective="val_loss")

@@ -35,6 +35,8 @@ KERAS_TUNERS = ("hyperband", "random", "bayesian")
 TUNERS = (*KERAS_TUNERS, "sklearn")
 #: The scikit-learn wrappers of the sklearn path: scikeras' ``KerasClassifier`` or Keras's own.
 WRAPPERS = ("scikeras", "keras")
+#: How trials validate: on held-out patients (``groups`` given) or on held-out rows.
+SPLITS = ("patient", "cell")
 #: The metrics :func:`kerasx.tuning.build_mlp` compiles, besides the loss.
 MLP_METRICS = ("accuracy",)
 _DEFAULT_MAX_TRIALS = 10
@@ -99,9 +101,9 @@ class TuneConfig:
 
     Args:
         out: the output folder (created if needed; an existing file is refused).
-        tuner: ``"hyperband"``, ``"random"``, ``"bayesian"`` (KerasTuner, validated on the last
-            ``validation_split`` of the rows) or ``"sklearn"`` (``RandomizedSearchCV``'s
-            candidates, scored by ``cv``-fold accuracy).
+        tuner: ``"hyperband"``, ``"random"``, ``"bayesian"`` (KerasTuner, validated on one
+            held-out share of the training data, ``validation_split``) or ``"sklearn"``
+            (``RandomizedSearchCV``'s candidates, scored by ``cv``-fold accuracy).
         max_trials: number of trials (candidates for ``"sklearn"``); None for 10, or for
             Hyperband its full bracket schedule (a number caps it).
         epochs: epochs per trial (Hyperband's ``max_epochs``).
@@ -109,7 +111,14 @@ class TuneConfig:
             ``val_`` forms (what :func:`kerasx.tuning.build_mlp` compiles); KerasTuner infers
             the direction from the name. ``"sklearn"`` allows only ``"val_accuracy"``, its
             cross-validated accuracy.
-        validation_split: fraction of rows KerasTuner validates on, in (0, 1).
+        validation_split: fraction of rows KerasTuner validates on, in (0, 1): whole patients
+            (:func:`kerasx.data.grouped_validation_split`) under ``split="patient"``, the last
+            rows (Keras's ``validation_split``) under ``split="cell"``.
+        split: how trials validate, part of the search's identity: ``"patient"`` (held-out
+            patients: KerasTuner's validation rows are whole patients, the sklearn path's folds
+            are ``StratifiedGroupKFold``'s; needs ``groups``) or ``"cell"`` (held-out rows, no
+            groups); None for ``"patient"`` when :func:`kerasx.tuning.tune` gets ``groups``,
+            ``"cell"`` otherwise (``kerasx tune``: ``"patient"`` for a folder).
         batch_size: batch size.
         cv: folds for ``"sklearn"`` (>= 2).
         wrapper: ``"scikeras"`` or ``"keras"``, for ``"sklearn"``.
@@ -148,6 +157,11 @@ class TuneConfig:
     validation_split: float = _option(
         0.2, float, check_in_range, low=0, high=1, low_open=True, high_open=True,
         help="share of the training rows KerasTuner validates on",
+    )  # fmt: skip
+    split: str | None = _option(
+        None, str, check_one_of, allowed=SPLITS, identifies=True, optional=True,
+        help="validate on held-out patients (patient; folders only, their default) or on "
+        "held-out rows (cell; the default for tfds, synthetic and the built-in data)",
     )  # fmt: skip
     batch_size: int = _option(32, int, check_int, minimum=1, help="batch size")
     cv: int = _option(5, int, check_int, minimum=2, identifies=("sklearn",), help="folds (sklearn)")
@@ -201,7 +215,8 @@ class TuneConfig:
             role = field.metadata.get("identifies", False)
             if role is True or (role and self.tuner in role):
                 value = getattr(self, field.name)
-                identity[field.name] = value if isinstance(value, (int, str)) else str(value)
+                plain = value is None or isinstance(value, (int, str))
+                identity[field.name] = value if plain else str(value)
         return identity
 
     @classmethod

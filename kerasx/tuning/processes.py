@@ -4,7 +4,8 @@ TensorFlow 2.21 / Keras 3.15 keep native memory of every traced ``fit`` (keras-t
 only the end of a process returns it. :func:`search_in_processes` therefore runs the search as a
 chain of child processes, each resuming the search in ``out`` and adding at most
 ``trials_per_process`` trials, so memory stays flat however many trials there are. Each child
-receives the :class:`~kerasx.tuning.TuneConfig` itself (pickled) and the data (``.npz``), both in
+receives the :class:`~kerasx.tuning.TuneConfig` itself (pickled) and the data (``.npz``, with the
+patient id of every training row when the search validates on held-out patients), both in
 ``out/kerasx_process_data``; ``python -m kerasx.tuning.processes FOLDER`` is its entry point.
 """
 
@@ -33,8 +34,10 @@ def count_trials(out):
         return max(sum(1 for line in file if line.strip()) - 1, 0)
 
 
-def search_in_processes(X, y, config, X_test=None, y_test=None):
+def search_in_processes(X, y, config, X_test=None, y_test=None, groups=None):
     """Runs the search of ``config`` as a chain of children, each adding ``trials_per_process``.
+
+    ``groups`` (one patient id per row of ``X``, or None) travels with the data.
 
     Returns:
         The last child's results, read back from ``config.out`` (``tune``'s result dict).
@@ -44,6 +47,8 @@ def search_in_processes(X, y, config, X_test=None, y_test=None):
     arrays = {"X": X, "y": y}
     if X_test is not None:
         arrays.update(X_test=X_test, y_test=y_test)
+    if groups is not None:
+        arrays["groups"] = groups
     with _io.atomic_path(os.path.join(folder, "data.npz")) as temporary:
         np.savez(temporary, **arrays)
     total, overwrite = config.trial_limit, config.overwrite
@@ -68,7 +73,8 @@ def _child(folder):
         config = pickle.load(file)
     data = np.load(os.path.join(folder, "data.npz"))
     X_test, y_test = (data["X_test"], data["y_test"]) if "X_test" in data else (None, None)
-    search.search_in_process(data["X"], data["y"], config, X_test, y_test)
+    groups = data["groups"] if "groups" in data else None
+    search.search_in_process(data["X"], data["y"], config, X_test, y_test, groups)
 
 
 if __name__ == "__main__":

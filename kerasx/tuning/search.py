@@ -1,7 +1,8 @@
 """One search in this process: the folder's record, the KerasTuner or scikit-learn run, the outputs.
 
-A search folder holds ``search.json`` (what identifies the search, so that another one is not
-resumed into it), ``trials.csv``, ``best.json`` and ``best_model.keras``.
+A search folder holds ``search.json`` (what identifies the search, its ``split`` included, so that
+another one is not resumed into it), ``trials.csv``, ``best.json`` (with ``validation``: how the
+trials validated) and ``best_model.keras``.
 """
 
 import json
@@ -34,6 +35,8 @@ def record_search(config, X):
     record = json.loads(json.dumps(record))  # tuples become lists, as in the file
     path = os.path.join(config.out, "search.json")
     previous = _io.read_json(path)
+    if previous and "split" not in previous:  # recorded before `split`: always by cell
+        previous["split"] = "cell"
     if previous and previous != record and not config.overwrite:
         expected = f"a folder holding the same search ({previous}) or overwrite=True"
         raise invalid_value("out", expected, config.out)
@@ -41,29 +44,31 @@ def record_search(config, X):
         _io.write_json(path, record)
 
 
-def search_in_process(X, y, config, X_test=None, y_test=None):
+def search_in_process(X, y, config, X_test=None, y_test=None, groups=None):
     """Runs the search of ``config`` here and writes its outputs (see :func:`kerasx.tuning.tune`).
 
     Args:
         X: training inputs.
         y: integer class labels.
-        config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set; its folder is
-            recorded already (:func:`record_search`).
+        config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set and whose
+            ``split`` is resolved; its folder is recorded already (:func:`record_search`).
         X_test: optional test inputs.
         y_test: optional test labels.
+        groups: one patient id per row of ``X`` (``split="patient"``), or None.
 
     Returns:
         ``tune``'s result dict.
     """
     keras.utils.set_random_seed(config.seed)
     run = search_with_sklearn if config.tuner == "sklearn" else search_with_keras_tuner
-    trials, best_hps, best_score, model = run(X, y, config)
+    trials, best_hps, best_score, model, validation = run(X, y, config, groups)
     result = {
         "trials": trials,
         "best_hyperparameters": best_hps,
         "best_score": best_score,
         "model": model,
         "test_accuracy": None,
+        "validation": validation,
     }
     if model is None:  # a distributed worker: the chief writes the results
         return result
@@ -73,9 +78,12 @@ def search_in_process(X, y, config, X_test=None, y_test=None):
     if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
         model.optimizer.build(model.trainable_variables)
     _io.save_model(os.path.join(config.out, "best_model.keras"), model)
-    summary = {key: result[key] for key in ("best_hyperparameters", "best_score", "test_accuracy")}
-    _io.write_json(os.path.join(config.out, "best.json"), summary)
-    message = f"best score {best_score:.4f} with {best_hps}; model in {config.out}"
+    keys = ("best_hyperparameters", "best_score", "test_accuracy", "validation")
+    _io.write_json(os.path.join(config.out, "best.json"), {key: result[key] for key in keys})
+    message = (
+        f"best score {best_score:.4f} on {validation['method']} with {best_hps}; "
+        f"model in {config.out}"
+    )
     _io.progress("tune", message, enabled=config.progress)
     if result["test_accuracy"] is not None:
         message = f"test accuracy of the best model: {result['test_accuracy']:.4f}"
@@ -93,4 +101,5 @@ def read_results(out):
         "best_score": best["best_score"],
         "model": load_trained_model(os.path.join(out, "best_model.keras")),
         "test_accuracy": best["test_accuracy"],
+        "validation": best["validation"],
     }

@@ -14,15 +14,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer_names
-from sklearn.model_selection import (
-    ParameterSampler,
-    RandomizedSearchCV,
-    StratifiedKFold,
-    cross_val_score,
-)
+from sklearn.model_selection import ParameterSampler, RandomizedSearchCV, cross_val_score
 
 from kerasx import _io
 from kerasx._validation import check_data, check_int, check_one_of, invalid_value
+from kerasx.tuning._held_out import check_groups, fold_splitter, folds
 from kerasx.tuning.config import WRAPPERS
 from kerasx.tuning.distributions import RANGE_RULES, search_range
 from kerasx.tuning.space import MLP_DEFAULTS, MLP_PARAMS, build_mlp, course_param_distributions
@@ -175,13 +171,16 @@ def randomized_search(
     fit_kwargs=None,
     refit=True,
     verbose=0,
+    groups=None,
 ):
     """Runs the course's ``RandomizedSearchCV`` over :func:`build_mlp` and returns it fitted.
 
     As in the course: a Keras classifier wrapping a build function with ``n_hidden``,
     ``n_neurons`` and ``learning_rate``, ``n_iter`` random draws, each scored by ``cv``-fold
-    cross-validation (stratified), the best refitted on all of ``X``. Every fit starts from a
-    clean Keras session. All arguments are checked before any training.
+    cross-validation (stratified), the best refitted on all of ``X``. With ``groups`` (one
+    patient id per row) the folds are ``StratifiedGroupKFold``'s, so no patient has cells on
+    both sides of a fold, and ``groups`` is passed on to ``fit``. Every fit starts from a clean
+    Keras session. All arguments are checked before any training.
 
     Args:
         X: training inputs, shape ``(n_samples, n_features)``.
@@ -201,6 +200,9 @@ def randomized_search(
         fit_kwargs: extra ``model.fit`` arguments, e.g. ``{"callbacks": [...]}``.
         refit: refit the best candidate on all the data (``best_estimator_``).
         verbose: ``RandomizedSearchCV``'s verbosity.
+        groups: one group (patient) id per row, or None for plain stratified folds. With an
+            integer ``cv`` the folds become ``StratifiedGroupKFold(cv)``; a splitter given as
+            ``cv`` gets ``groups`` too.
 
     Returns:
         The fitted ``sklearn.model_selection.RandomizedSearchCV``; ``best_params_`` has the keys
@@ -208,7 +210,8 @@ def randomized_search(
 
     Raises:
         ValueError: for an unknown wrapper, scorer or parameter name, a range with
-            low > high, or data that is empty, not numeric, not finite or of different lengths.
+            low > high, data that is empty, not numeric, not finite or of different lengths, or
+            ``groups`` not one per row or fewer than the folds.
 
     >>> X = np.random.default_rng(0).normal(size=(40, 3)).astype("float32")
     >>> y = (X[:, 0] > 0).astype(int)
@@ -223,6 +226,10 @@ def randomized_search(
     check_int("epochs", epochs, minimum=1)
     check_int("batch_size", batch_size, minimum=1)
     X, y = check_data(X, y)
+    if groups is not None:
+        n_splits = cv if isinstance(cv, numbers.Integral) else None
+        groups = check_groups(groups, y, n_splits=n_splits)
+        cv = cv if n_splits is None else fold_splitter(n_splits, groups)
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size, fit_kwargs=fit_kwargs)
     if random_state is not None:
         keras.utils.set_random_seed(random_state)
@@ -236,7 +243,7 @@ def randomized_search(
         refit=refit,
         verbose=verbose,
     )
-    return search.fit(X, y)
+    return search.fit(X, y) if groups is None else search.fit(X, y, groups=groups)
 
 
 def resumable_search(
@@ -250,6 +257,7 @@ def resumable_search(
     epochs,
     batch_size,
     seed,
+    groups=None,
     done_ids=(),
     on_trial_done=None,
 ):
@@ -260,6 +268,10 @@ def resumable_search(
     ``seed + index`` so that a resumed search gives the same scores as an uninterrupted one.
 
     Args:
+        cv: number of folds or a scikit-learn splitter.
+        groups: one group (patient) id per row: an integer ``cv`` becomes
+            ``StratifiedGroupKFold(cv)`` (no group on both sides of a fold), and ``groups`` is
+            passed on to the splitter; None for ``StratifiedKFold(cv)``.
         done_ids: trial ids (``"000"``, ``"001"``…) to skip.
         on_trial_done: ``callable(row)`` called after each new candidate with its row
             (``trial_id``, ``status``, the parameters, ``score``, ``score_std``, ``seconds``,
@@ -270,7 +282,7 @@ def resumable_search(
     """
     distributions = resolve_param_distributions(param_distributions)
     candidates = list(ParameterSampler(distributions, n_iter, random_state=seed))
-    folds = StratifiedKFold(cv) if isinstance(cv, numbers.Integral) else cv
+    splitter = fold_splitter(cv, groups) if isinstance(cv, numbers.Integral) else cv
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size)
     for index, params in enumerate(candidates):
         trial_id = f"{index:03d}"  # fixed width: ids stay the same when n_iter changes
@@ -278,7 +290,8 @@ def resumable_search(
             continue
         keras.utils.set_random_seed(seed + index)
         started = time.perf_counter()
-        scores = cross_val_score(clone(estimator).set_params(**params), X, y, cv=folds)
+        candidate = clone(estimator).set_params(**params)
+        scores = cross_val_score(candidate, X, y, groups=groups, cv=splitter)
         row = {"trial_id": trial_id, "status": "COMPLETED", **plain_params(params)}
         row.update(score=float(np.mean(scores)), score_std=float(np.std(scores)))
         row["seconds"] = time.perf_counter() - started
@@ -307,26 +320,32 @@ def plain_params(params):
     }
 
 
-def search_with_sklearn(X, y, config):
+def search_with_sklearn(X, y, config, groups=None):
     """Runs (or resumes) the ``RandomizedSearchCV`` candidates of ``config`` in ``config.out``.
 
     Args:
         X: training inputs.
         y: integer class labels.
         config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set.
+        groups: one patient id per row, for ``StratifiedGroupKFold`` folds; None for
+            ``StratifiedKFold``'s.
 
     Returns:
-        ``(trials, best_hyperparameters, best_score, model)``.
+        ``(trials, best_hyperparameters, best_score, model, validation)``, ``validation`` the
+        record of the folds (``method``, ``folds``, the validation rows and patients of each
+        fold, and the ``summary`` that is the ``validation`` column of the trials).
     """
     csv_path = os.path.join(config.out, "trials.csv")
+    splitter, validation = folds(config.cv, y, groups)
     # Trial ids stay text ("000"), as written.
     previous = None if config.overwrite else _io.read_csv(csv_path, dtype={"trial_id": str})
     rows = [] if previous is None else previous.to_dict("records")
     message = f"sklearn search in {config.out}: {len(rows)} finished trial(s) reused"
     _io.progress("tune", message, enabled=config.progress)
+    _io.progress("tune", f"validation: {validation['summary']}", enabled=config.progress)
 
     def on_trial_done(row):
-        rows.append(row)
+        rows.append({**row, "validation": validation["summary"]})
         _io.write_csv(csv_path, pd.DataFrame(rows))
         message = (
             f"trial {row['trial_id']} COMPLETED: score={row['score']:.4f} ({row['seconds']:.1f} s)"
@@ -342,7 +361,8 @@ def search_with_sklearn(X, y, config):
         y,
         param_distributions=config.hypermodel.param_distributions(),
         n_iter=config.trial_limit,
-        cv=config.cv,
+        cv=splitter,
+        groups=groups,
         done_ids={row["trial_id"] for row in rows},
         on_trial_done=on_trial_done,
         **options,
@@ -351,4 +371,5 @@ def search_with_sklearn(X, y, config):
     best = trials.loc[trials["score"].idxmax()]
     best_params = candidates[int(best["trial_id"])]
     estimator = refit_best(X, y, best_params, **options)
-    return trials, plain_params(best_params), float(best["score"]), estimator.model_
+    model = estimator.model_
+    return trials, plain_params(best_params), float(best["score"]), model, validation

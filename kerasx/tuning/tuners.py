@@ -21,6 +21,7 @@ import pandas as pd
 from kerasx import _io
 from kerasx._compat import KerasTunerWithoutTensorBoard, keras_tuner_whole_json_files
 from kerasx._validation import check_int, check_one_of, invalid_value
+from kerasx.tuning._held_out import holdout
 from kerasx.tuning.config import KERAS_TUNERS
 
 __all__ = ["make_tuner", "search_with_keras_tuner", "trials_table"]
@@ -236,21 +237,33 @@ def is_worker():
     return is_distributed() and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
 
 
-def search_with_keras_tuner(X, y, config):
+def search_with_keras_tuner(X, y, config, groups=None):
     """Runs (or resumes) the KerasTuner search of ``config`` in ``config.out``.
 
     Args:
-        X: training inputs; KerasTuner validates on the last ``config.validation_split``.
+        X: training inputs.
         y: integer class labels.
         config: a :class:`~kerasx.tuning.TuneConfig` whose ``hypermodel`` is set.
+        groups: one patient id per row: every trial validates on the same whole patients,
+            about ``config.validation_split`` of the rows, and trains on the others
+            (:func:`kerasx.data.grouped_validation_split`); None validates on the last
+            ``config.validation_split`` of the rows (Keras's ``validation_split``).
 
     Returns:
-        ``(trials, best_hyperparameters, best_score, model)``; all None on a distributed worker.
+        ``(trials, best_hyperparameters, best_score, model, validation)``, ``validation`` the
+        record of the hold-out (its ``summary`` is the ``validation`` column of the trials);
+        the first four None on a distributed worker.
 
     Raises:
         RuntimeError: when no trial finished.
     """
     csv_path = os.path.join(config.out, "trials.csv")
+    X_fit, y_fit, fit_kwargs, validation = holdout(
+        X, y, groups, validation_split=config.validation_split, seed=config.seed
+    )
+
+    def table(tuner):
+        return trials_table(tuner).assign(validation=validation["summary"])
 
     def on_trial_done(tuner, trial_id, seconds):
         trial = tuner.oracle.get_trial(trial_id)
@@ -258,7 +271,7 @@ def search_with_keras_tuner(X, y, config):
         message = f"trial {trial_id} {trial.status}: score={score:.4f} ({seconds:.1f} s)"
         _io.progress("tune", message, enabled=config.progress)
         if not is_distributed():
-            _io.write_csv(csv_path, trials_table(tuner))
+            _io.write_csv(csv_path, table(tuner))
 
     tuner = make_tuner(
         config.hypermodel,
@@ -279,21 +292,17 @@ def search_with_keras_tuner(X, y, config):
         done = sum(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
         message = f"{where}: {done} finished trial(s) reused"
     _io.progress("tune", message, enabled=config.progress)
+    _io.progress("tune", f"validation: {validation['summary']}", enabled=config.progress)
     tuner.search(
-        X,
-        y,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        validation_split=config.validation_split,
-        verbose=0,
+        X_fit, y_fit, epochs=config.epochs, batch_size=config.batch_size, verbose=0, **fit_kwargs
     )
     if is_worker():
-        return None, None, None, None
-    trials = trials_table(tuner)
+        return None, None, None, None, validation
+    trials = table(tuner)
     _io.write_csv(csv_path, trials)
     best = tuner.oracle.get_best_trials(1)
     if not best or best[0].score is None:
         failed = [t.message for t in tuner.oracle.trials.values() if t.message]
         raise RuntimeError(f"No trial of the search finished. Last error: {failed[-1:]}")
     model = tuner.get_best_models(1)[0]
-    return trials, best[0].hyperparameters.values, best[0].score, model
+    return trials, best[0].hyperparameters.values, best[0].score, model, validation
