@@ -75,9 +75,9 @@ def _interrupted(out, argv):
     [
         (["--seed", "1"], "seed=0, this one has seed=1"),
         (["--image-size", "10"], "image_size=8, this one has image_size=10"),
-        (["--fraction", "0.3"], "fraction=0.25"),
-        (["--model", "all"], "model='mlp'"),
-        (["--batch-size", "16"], "batch_size=32"),
+        pytest.param(["--fraction", "0.3"], "fraction=0.25", marks=pytest.mark.slow),
+        pytest.param(["--model", "all"], "model='mlp'", marks=pytest.mark.slow),
+        pytest.param(["--batch-size", "16"], "batch_size=32", marks=pytest.mark.slow),
     ],
 )
 def test_a_rerun_with_other_settings_is_refused_before_training(
