@@ -29,6 +29,7 @@ __all__ = [
     "POSITIVE_FLOAT",
     "POSITIVE_INT",
     "CommandParser",
+    "existing_folder",
     "report_user_error",
 ]
 
@@ -69,6 +70,22 @@ def _output_dir(text):
 
 DATA_SOURCE = _data_source
 OUTPUT_DIR = _output_dir
+
+
+def existing_folder(expected):
+    """An ``argparse`` type for an existing folder; ``expected`` says what it should hold.
+
+    >>> existing_folder("a run folder")(".")
+    '.'
+    """
+
+    def folder(text):
+        if os.path.isdir(text):
+            return text
+        what = "a file" if os.path.exists(text) else "no such folder"
+        raise argparse.ArgumentTypeError(f"expected {expected}. Received: {text!r} ({what})")
+
+    return folder
 
 
 class CommandParser(argparse.ArgumentParser):

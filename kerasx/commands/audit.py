@@ -15,10 +15,7 @@ whether the split is clean, so a script can stop on a leaky one.
 True
 """
 
-import argparse
-import os
-
-from kerasx.commands._common import FRACTION, NON_NEGATIVE_INT
+from kerasx.commands._common import FRACTION, NON_NEGATIVE_INT, existing_folder
 
 NAME = "audit"
 HELP = "check a split for leakage: patients on both sides, identical and near-duplicate images"
@@ -35,14 +32,7 @@ DESCRIPTION = (
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "run"]
 
 
-def _image_folder(text):
-    """An existing folder (its Parasitized/ and Uninfected/ layout is checked when listed)."""
-    if os.path.isdir(text):
-        return text
-    what = "a file" if os.path.exists(text) else "no such folder"
-    raise argparse.ArgumentTypeError(
-        f"expected a folder of Parasitized/ and Uninfected/ PNGs. Received: {text!r} ({what})"
-    )
+_image_folder = existing_folder("a folder of Parasitized/ and Uninfected/ PNGs")
 
 
 def add_arguments(parser):

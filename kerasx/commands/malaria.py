@@ -12,10 +12,9 @@ Parses the options into a :class:`kerasx.malaria.MalariaConfig` (whose fields th
 """
 
 import argparse
-import os
 
 from kerasx._validation import argument_type
-from kerasx.commands._common import DATA_SOURCE, OUTPUT_DIR
+from kerasx.commands._common import DATA_SOURCE, OUTPUT_DIR, existing_folder
 
 NAME = "malaria"
 HELP = "compare the malaria MLP and CNN with the logistic baseline; write curves, metrics, models"
@@ -40,16 +39,7 @@ __all__ = [
 ]
 
 
-def _existing_folder(text):
-    from kerasx.malaria.config import _check_folder
-
-    try:
-        return _check_folder("test_data", text)
-    except ValueError:
-        what = "a file" if os.path.exists(text) else "no such folder"
-        raise argparse.ArgumentTypeError(
-            f"expected a folder of Parasitized/ and Uninfected/ PNGs. Received: {text!r} ({what})"
-        ) from None
+_existing_folder = existing_folder("a folder of Parasitized/ and Uninfected/ PNGs")
 
 
 def _add_option(parser, field, shown):

@@ -16,6 +16,8 @@ True
 import argparse
 import os
 
+from kerasx.commands._common import existing_folder
+
 NAME = "report"
 HELP = "rebuild the one-page report.html of a `kerasx malaria` run folder"
 DESCRIPTION = (
@@ -30,14 +32,7 @@ __all__ = ["DEFAULT_RUN_DIR", "DESCRIPTION", "HELP", "NAME", "add_arguments", "r
 DEFAULT_RUN_DIR = "runs/malaria"
 
 
-def _run_folder(text):
-    """An existing folder (whether it holds metrics.json is checked when the page is built)."""
-    if os.path.isdir(text):
-        return text
-    what = "a file" if os.path.exists(text) else "no such folder"
-    raise argparse.ArgumentTypeError(
-        f"expected the folder of a `kerasx malaria` run. Received: {text!r} ({what})"
-    )
+_run_folder = existing_folder("the folder of a `kerasx malaria` run")
 
 
 def _output_file(text):
