@@ -494,7 +494,7 @@ def test_quick_run_mlp_beats_chance_and_cnn_beats_both(tmp_path):
     probability 5 % (0.05 is 1.7 standard errors of 0.03); it scores 0.568 at seed 0, and on
     these synthetic cells it does not beat the logistic baseline (0.657), as in the course.
     The CNN must reach 0.85 and beat both. Catches an MLP trained on shuffled labels or scored against misaligned labels (about
-    0.5), the CNN's batch normalization stuck in inference mode (0.5, see PITFALLS), and
+    0.5), the CNN's batch normalization stuck in inference mode (0.5: Keras's default BatchNormalization momentum), and
     swapped columns in the table.
     """
     status, stdout = _run(["--data", "synthetic", "--quick", "--out", str(tmp_path)])

@@ -1,6 +1,6 @@
-"""The README's tour runs as written and prints what its comments say.
+"""The README's example and the docs' tour run as written and print what their comments say.
 
-Each ```python block of README.md is executed with its output captured, then checked by the
+Each ```python block of README.md and docs/tour.md is executed with its output captured, then checked by the
 function registered for it below: the numbers in the block's comments (β̂, the kappa 0.6364,
 the shapes, ...) are read from the README itself and compared with what the block computed,
 and where there is an independent reference (scikit-learn) the values are compared with it
@@ -16,8 +16,11 @@ import re
 import numpy as np
 import pytest
 
-README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-TEXT = README.read_text(encoding="utf-8")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+#: The README's example and the docs' tour (docs/tour.md), whose blocks run the same way.
+TEXT = "\n".join(
+    (ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/tour.md")
+)
 BLOCKS = re.findall(r"```python\n(.*?)```", TEXT, flags=re.S)
 
 

@@ -112,8 +112,8 @@ def patient_id(filename):
     ``C<number>``. Two prefixes can name one patient: patient 8 was imaged on two microscopes,
     ``C47P8thinOriginalOlympusCX21`` and ``C47P8thin_Original_Motic``, and both are ``"P8"``.
     A ``C`` id never equals a ``P`` id, and no slide series of an uninfected-only patient is
-    one of a ``P`` patient's. On the 20,734 cells of 140 patients in ``shared/data/nih`` (and
-    the 2,800 of ``malaria_cells``, the same patients): 141 prefixes, 140 patients (105 ``P``,
+    one of a ``P`` patient's. On the 20,734 cells of 140 patients of the NIH set (and
+    a 2,800-cell subset of the same patients): 141 prefixes, 140 patients (105 ``P``,
     35 ``C``), every name parsed.
 
     Args:

@@ -107,7 +107,7 @@ def malaria_cnn(
     every position of the image, where a Dense layer learns one weight per pixel and neuron.
 
     Why these defaults: the blocks, widths, dropout and Adam's 1e-3 are those of a first CNN
-    measured on the shared NIH cells (PITFALLS, "A first small CNN"): 94 % on the cells of 60
+    measured on 2,800 NIH cells of 140 patients: 94 % on the cells of 60
     other patients at 80×80. What moved the accuracy there was the batch normalization's
     momentum: with Keras's default 0.99 the moving variance, which starts at 1.0, decays only as
     0.99^steps, so for hundreds of steps the model was right in training mode and at chance in
