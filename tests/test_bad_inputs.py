@@ -17,6 +17,7 @@ import os
 
 import bad_inputs_catalogue as catalogue
 import pytest
+from helpers import folder_snapshot
 
 from kerasx import _io
 
@@ -47,19 +48,8 @@ def ctx(tmp_path, monkeypatch):
         os.chmod(work / "out", 0o755)
 
 
-def _snapshot(folder):
-    """Every file under ``folder`` with its bytes (empty folders do not count)."""
-    files = {}
-    for where, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(where, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, folder)] = f.read()
-    return files
-
-
 def _assert_nothing_written(folder, before):
-    after = _snapshot(folder)
+    after = folder_snapshot(folder)
     assert sorted(after) == sorted(before), f"left behind: {sorted(set(after) - set(before))}"
     assert after == before, "a file that was there before the call was changed"
 
@@ -76,7 +66,7 @@ def test_python_entry_point_refuses(row, ctx):
     if row.setup is not None:
         row.setup(ctx)
     work = os.getcwd()
-    before = _snapshot(work)
+    before = folder_snapshot(work)
     try:
         row.call(ctx)
     except row.raises as caught:
@@ -98,7 +88,7 @@ def test_command_option_refuses(row, ctx, capsys):
     if row.setup is not None:
         row.setup(ctx)
     work = os.getcwd()
-    before = _snapshot(work)
+    before = folder_snapshot(work)
     argv = [row.command, *(arg.format(inp=ctx.inp, out=ctx.out) for arg in row.argv)]
     try:
         status = main(argv)

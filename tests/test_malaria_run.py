@@ -7,12 +7,12 @@ run to seconds; the real-cells versions use the shared cell images and skip with
 """
 
 import contextlib
-import hashlib
 import io
 import json
 import os
 
 import pytest
+from helpers import folder_snapshot
 
 from kerasx import InvalidArgument
 from kerasx.cli import main
@@ -22,24 +22,16 @@ TINY = ["--data", "synthetic", "--image-size", "8", "--fraction", "0.25", "--no-
 MLP = [*TINY, "--model", "mlp", "--epochs", "3", "--patience", "10"]
 
 
+def _snapshot_of(folder):
+    return folder_snapshot(folder, mtimes=True)
+
+
 def _main(argv):
     """``kerasx malaria`` in-process: (status, stdout)."""
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         status = main(["malaria", *argv])
     return status, stdout.getvalue()
-
-
-def _snapshot(folder):
-    """Every file below ``folder`` with the SHA-256 of its bytes and its modification time."""
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as file:
-                digest = hashlib.sha256(file.read()).hexdigest()
-            files[os.path.relpath(path, folder)] = (digest, os.stat(path).st_mtime_ns)
-    return files
 
 
 @pytest.fixture
@@ -67,7 +59,7 @@ def _interrupted(out, argv):
     _render.flush()  # the crashed run's learning curves, drawn beside training, are written
     assert (out / BACKUP_DIR / "mlp").is_dir()
     assert json.loads((out / "run.json").read_text())["state"] == "failed"
-    return _snapshot(out)
+    return _snapshot_of(out)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +90,7 @@ def test_a_rerun_with_other_settings_is_refused_before_training(
     assert err.count("\n") == 1 and err.startswith(f"kerasx malaria: --out {out} holds a run with")
     assert named in err and "--restart" in err
     assert "training the" not in stdout
-    assert _snapshot(out) == before
+    assert _snapshot_of(out) == before
 
 
 def test_restart_starts_over_in_place_and_same_settings_resume(
@@ -139,11 +131,11 @@ def test_a_folder_without_a_record_is_refused(tmp_path, capsys):
     out = tmp_path / "old"
     (out / BACKUP_DIR / "mlp").mkdir(parents=True)
     (out / BACKUP_DIR / "mlp" / "state.json").write_text("{}")
-    before = _snapshot(out)
+    before = _snapshot_of(out)
     status, _ = _main([*MLP, "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 2 and "no record of its settings" in err
-    assert _snapshot(out) == before
+    assert _snapshot_of(out) == before
 
 
 def test_other_data_in_the_same_folder_is_refused(tmp_path, capsys, malaria_dir, monkeypatch):
@@ -179,12 +171,12 @@ def test_other_data_in_the_same_folder_is_refused(tmp_path, capsys, malaria_dir,
     assert audit["shared_patients"] == 0 and audit["exact_duplicates"] == 0
     assert 'id="audit"' in page
     os.remove(data / "Parasitized" / sorted(os.listdir(data / "Parasitized"))[0])
-    before = _snapshot(out)
+    before = _snapshot_of(out)
     capsys.readouterr()
     status, _ = _main([*argv, "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 2 and "data=" in err and "79 images" in err
-    assert _snapshot(out) == before
+    assert _snapshot_of(out) == before
 
 
 def test_a_copied_cell_stops_the_run_before_training(tmp_path, capsys, malaria_dir):
@@ -238,7 +230,7 @@ def test_real_cells_other_seed_is_refused(
     status, _ = _main([*argv, "--seed", "1", "--out", str(out)])
     err = capsys.readouterr().err
     assert status == 2 and "seed=0, this one has seed=1" in err
-    assert _snapshot(out) == before
+    assert _snapshot_of(out) == before
 
 
 def test_report_refuses_files_of_two_runs(tmp_path, capsys):
