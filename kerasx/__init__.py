@@ -31,6 +31,7 @@ _SUBMODULES = (
     "backprop",
     "calibration",
     "callbacks",
+    "conformal",
     "data",
     "distribution",
     "explain",
@@ -40,6 +41,7 @@ _SUBMODULES = (
     "metrics",
     "recipes",
     "regularizers",
+    "stats",
     "training",
     "tuning",
 )
