@@ -4,7 +4,12 @@ kerasx's docstrings are written for ``help()`` and ``pytest --doctest-modules``:
 sections, plus three reST habits that Markdown would garble. This extension rewrites each
 docstring's text before mkdocstrings parses it (the source files are untouched):
 
-- roles (``:func:`name```, ``:class:`~a.b```, ...) become inline code;
+- roles (``:func:`name```, ``:class:`~a.b```, ...) become links into the site when they name
+  a kerasx object (found as Python would from where the docstring is: the object's own
+  members, its class's, its module's, then the packages' above), else inline code (Keras,
+  NumPy, ...); ``~`` shows the last part of the name only, as Sphinx does. A role that names
+  no kerasx object and no importable module is logged as a warning, which fails the strict
+  build; a link to an object the site does not render fails it too (autorefs);
 - a bare doctest (``>>>`` lines and their output, outside an ``Examples:`` section, which griffe
   already renders) becomes a ``pycon`` code block, without its ``# doctest:`` flags;
 - a reST literal block (a paragraph ending in ``::`` and the indented lines after it) becomes a
@@ -25,11 +30,14 @@ becomes a sentence).
 """
 
 import importlib
+import importlib.util
+import logging
 import re
 
 import griffe
 
-_ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|exc|obj|ref):`~?([^`]+)`")
+_ROLE = re.compile(r":(?:py:)?(?:func|class|mod|meth|attr|data|exc|obj|ref):`(~?)([^`]+)`")
+log = logging.getLogger("mkdocs.plugins.kerasx_docstrings")  # a warning fails --strict
 _DOCTEST_FLAGS = re.compile(r"\s*# doctest:.*$")
 _SECTION = re.compile(r"^(\w[\w ]*):\s*$")
 _SHARED_ARGS = re.compile(r"^(\s+)(\w+(?:, \w+)+): (.*)$")
@@ -68,13 +76,25 @@ def _literal_block(lines, start, indent):
     return [pad + "```text", *body, pad + "```"], end
 
 
-def to_markdown(text):
+def _role(match, resolve):
+    tilde, target = match.groups()
+    shown = target.rsplit(".", 1)[-1] if tilde else target
+    path = resolve(target) if resolve is not None else None
+    return f"[`{shown}`][{path}]" if path else f"`{shown}`"
+
+
+def to_markdown(text, resolve=None):
     """Returns ``text`` (a docstring, already dedented) with its reST touches made Markdown.
 
+    ``resolve(target)`` gives the dotted path that a role's target names, or ``None``: a role
+    with a path becomes an autorefs link ``[`shown`][path]``, one without inline code.
+
     >>> print(to_markdown("See :func:`~kerasx.losses.soft_fbeta`."))
-    See `kerasx.losses.soft_fbeta`.
+    See `soft_fbeta`.
+    >>> print(to_markdown("See :func:`soft_fbeta`.", lambda t: "kerasx.functional." + t))
+    See [`soft_fbeta`][kerasx.functional.soft_fbeta].
     """
-    lines = _ROLE.sub(r"`\1`", text).splitlines()
+    lines = _ROLE.sub(lambda match: _role(match, resolve), text).splitlines()
     out = []
     section = None
     i = 0
@@ -144,7 +164,8 @@ def lazy_exports(module):
 
 
 class RestToMarkdown(griffe.Extension):
-    """Rewrites every docstring griffe loads with :func:`to_markdown`; aliases lazy exports."""
+    """Rewrites every docstring of a loaded package with :func:`to_markdown`, roles resolved
+    in the package (:func:`resolve_role`); aliases lazy exports first."""
 
     def on_package(self, *, pkg, loader=None, **kwargs):
         for module in [pkg, *_submodules(pkg)]:
@@ -176,20 +197,18 @@ class RestToMarkdown(griffe.Extension):
                         for dunder in ("__doc__", "__module__", "__dict__", "__weakref__"):
                             member.members.pop(dunder, None)  # what inspection adds, no API
                         module.set_member(name, member)
-                        self._rewrite_all(member)
+        self._rewrite_all(pkg, set())
 
-    def _rewrite_all(self, obj):
-        self._rewrite(obj)
+    def _rewrite_all(self, obj, done):
+        if id(obj) in done:
+            return
+        done.add(id(obj))
+        if obj.docstring is not None:
+            resolve = lambda target: resolve_role(target, obj)  # noqa: E731
+            obj.docstring.value = to_markdown(obj.docstring.value, resolve)
         for member in obj.members.values():
             if not member.is_alias:
-                self._rewrite_all(member)
-
-    def _rewrite(self, obj):
-        if obj.docstring is not None:
-            obj.docstring.value = to_markdown(obj.docstring.value)
-
-    def on_instance(self, *, obj, **kwargs):
-        self._rewrite(obj)
+                self._rewrite_all(member, done)
 
     def on_attribute_instance(self, *, attr, agent, **kwargs):
         if attr.docstring is not None or not attr.lineno:
@@ -199,15 +218,47 @@ class RestToMarkdown(griffe.Extension):
         while start > 0 and lines[start - 1].lstrip().startswith("#:"):
             start -= 1
         comment = [line.lstrip()[2:].strip() for line in lines[start : attr.lineno - 1]]
-        if comment:
+        if comment:  # rewritten with the others in on_package
             attr.docstring = griffe.Docstring(
-                to_markdown("\n".join(comment)),
+                "\n".join(comment),
                 lineno=start + 1,
                 endlineno=attr.lineno - 1,
                 parent=attr,
                 parser=getattr(agent, "docstring_parser", None),
                 parser_options=getattr(agent, "docstring_options", None),
             )
+
+
+def _find(collection, path):
+    """The object at ``path`` in ``collection``, or ``None``; an alias out of the package
+    (``kerasx.losses.keras``, the module ``keras``) counts as not found."""
+    try:
+        found = collection[path]
+        if found.is_alias and found.target_path.split(".")[0] != path.split(".")[0]:
+            return None
+    except Exception:  # KeyError, or an alias to a module griffe did not load
+        return None
+    return found
+
+
+def resolve_role(target, obj):
+    """The path of the package's object that a role's ``target`` names in ``obj``'s docstring.
+
+    Looked up as Python would from ``obj``: among its own members, then its parent's (a method's
+    class, a class's module), up to the top package, then as a full path. ``None`` for a name
+    outside the package (``keras.Model``); a warning for one that names nothing at all.
+    """
+    scope, package = obj, obj.package.path
+    while scope is not None:
+        if _find(obj.modules_collection, f"{scope.path}.{target}") is not None:
+            return f"{scope.path}.{target}"
+        scope = scope.parent
+    if target.split(".")[0] == package and _find(obj.modules_collection, target) is not None:
+        return target
+    first = target.split(".")[0]
+    if first == package or importlib.util.find_spec(first) is None:
+        log.warning("%s: the docstring refers to `%s`, which names nothing", obj.path, target)
+    return None
 
 
 def _submodules(module):

@@ -8,9 +8,14 @@
   ``tests/test_docs.py``).
 - ``<!-- kerasx-help COMMAND -->`` in a page becomes that command's ``--help`` text, from
   :func:`kerasx.cli.build_parser` (``COMMAND`` empty: the top-level help).
+- MathJax 3 is part of the site: its browser build (``es5/``) comes from the ``mathjax``
+  package (``django-static-mathjax`` on PyPI, in the ``dev`` extra) and is written under
+  ``javascripts/mathjax/``, so formulas render with no network; nothing is fetched at build
+  time either.
 """
 
 import contextlib
+import importlib.util
 import io
 import logging
 import os
@@ -69,6 +74,43 @@ def on_post_build(config):
 
 def on_build_error(error):
     _restore()
+
+
+#: Where the site serves MathJax from (``extra_javascript`` in mkdocs.yml loads its
+#: ``tex-mml-chtml.js``, which finds its fonts and extensions beside it).
+MATHJAX_URI = "javascripts/mathjax"
+#: The parts of MathJax's ``es5/`` folder that ``tex-mml-chtml.js`` loads: itself, its fonts
+#: (``output/``), TeX packages loaded on demand (``input/``), the menu and accessibility parts.
+MATHJAX_PARTS = ("tex-mml-chtml.js", "output", "input", "ui", "a11y", "adaptors", "sre")
+
+
+def mathjax_folder():
+    """The installed MathJax ``es5/`` folder; a clear error where the package is missing."""
+    spec = importlib.util.find_spec("mathjax")
+    folder = None
+    if spec is not None and spec.submodule_search_locations:
+        folder = os.path.join(spec.submodule_search_locations[0], "static", "mathjax", "es5")
+    if folder is None or not os.path.isfile(os.path.join(folder, "tex-mml-chtml.js")):
+        raise RuntimeError(
+            "MathJax is not installed: the site serves its own copy. Install the docs' "
+            'dependencies with `pip install -e ".[dev]"` (django-static-mathjax).'
+        )
+    return folder
+
+
+def on_files(files, config):
+    from mkdocs.structure.files import File
+
+    folder = mathjax_folder()
+    for part in MATHJAX_PARTS:
+        source = os.path.join(folder, part)
+        paths = [source] if os.path.isfile(source) else []
+        for root, _, names in os.walk(source):
+            paths += [os.path.join(root, name) for name in sorted(names)]
+        for path in paths:
+            uri = f"{MATHJAX_URI}/{os.path.relpath(path, folder).replace(os.sep, '/')}"
+            files.append(File.generated(config, uri, abs_src_path=path))
+    return files
 
 
 def command_help(name):

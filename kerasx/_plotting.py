@@ -16,7 +16,7 @@ import numpy as np
 from kerasx import _io
 from kerasx._validation import invalid_value
 
-__all__ = ["labels_and_scores", "new_figure", "save_figure"]
+__all__ = ["labels_and_scores", "name_classes", "new_figure", "save_figure"]
 
 
 def labels_and_scores(y_true, scores):
@@ -53,6 +53,25 @@ def labels_and_scores(y_true, scores):
         expected = f"class labels (integers) in [0, {num_classes})"
         raise invalid_value("y_true", expected, labels[~valid][0].item())
     return labels.astype(np.int64), scores
+
+
+def name_classes(names, num_classes):
+    """One display name per class: ``names`` as strings, or the class numbers when ``None``.
+
+    >>> name_classes(None, 2), name_classes(("uninfected", "parasitized"), 2)
+    (['0', '1'], ['uninfected', 'parasitized'])
+
+    Raises:
+        ValueError: ``names`` does not hold ``num_classes`` names.
+    """
+    if names is None:
+        return [str(cls) for cls in range(num_classes)]
+    if isinstance(names, str) or not hasattr(names, "__len__"):
+        raise invalid_value("class_names", f"a sequence of {num_classes} names", names)
+    out = [str(name) for name in names]
+    if len(out) != num_classes:
+        raise invalid_value("class_names", f"{num_classes} names", tuple(names))
+    return out
 
 
 def new_figure(width, height):

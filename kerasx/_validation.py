@@ -39,7 +39,8 @@ class InvalidArgument(ValueError):
     status 2; any other exception is a bug and shows its traceback.
 
     Args:
-        message: what was wrong, in the standard form (see :func:`invalid_value`).
+        message: what was wrong, in the standard form ``Invalid value for argument `beta`.
+            Expected a float > 0. Received: beta=0``.
         expected: what was expected, e.g. ``"a float > 0"`` (``argparse`` types reuse it).
         hint: one sentence on what to do instead, shown after the message.
 

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasx._plotting import labels_and_scores, new_figure, save_figure
+from kerasx._plotting import labels_and_scores, name_classes, new_figure, save_figure
 from kerasx._validation import check_int, check_one_of, check_positive, invalid_value
 from kerasx.functional import (
     EPSILON,
@@ -295,14 +295,23 @@ def _reliability_bins(labels, scores, n_bins):
 
 
 def reliability_diagram(
-    path, y_true, scores_before, scores_after=None, *, n_bins=10, names=("before", "after")
+    path,
+    y_true,
+    scores_before,
+    scores_after=None,
+    *,
+    n_bins=10,
+    names=("before", "after"),
+    class_names=None,
 ):
     """Writes a reliability diagram (PNG): observed frequency against predicted probability.
 
     Top: per bin, the mean predicted probability (x) against the observed frequency of the
     positive class (y; for multiclass scores, top-class confidence against accuracy), one
     line per set of scores, with the diagonal of perfect calibration and each set's ECE in the
-    legend. Bottom: how many rows fall in each bin.
+    legend. Bottom: how many rows fall in each bin. For binary scores the axes and the title
+    name the positive class: ``class_names=("uninfected", "parasitized")`` gives "observed
+    frequency of parasitized" where the default says "class 1".
 
     Args:
         path: the PNG file to write (written whole: temporary file, then ``os.replace``).
@@ -311,17 +320,22 @@ def reliability_diagram(
         scores_after: the same rows' probabilities after calibration, or ``None``.
         n_bins: number of equal-width bins (``>= 1``).
         names: the legend's names of the two sets of scores.
+        class_names: one name per class (label 0 first), or ``None`` for the class numbers.
 
     Returns:
         ``path``.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "calibration.png")
-    >>> reliability_diagram(path, [0, 1, 1], [0.2, 0.9, 0.4], [0.3, 0.7, 0.45]) == path
+    >>> reliability_diagram(path, [0, 1, 1], [0.2, 0.9, 0.4], [0.3, 0.7, 0.45],
+    ...                     class_names=("uninfected", "parasitized")) == path
     True
     """
     report = calibration_report(y_true, scores_before, scores_after, n_bins=n_bins)
     labels, before = labels_and_scores(y_true, scores_before)
+    binary = before.ndim == 1
+    classes = name_classes(class_names, 2 if binary else before.shape[1])
+    positive = classes[1] if class_names is not None else "class 1"
     sets = [(names[0], before, report["before"])]
     if scores_after is not None:
         sets.append((names[1], labels_and_scores(labels, scores_after)[1], report["after"]))
@@ -338,12 +352,11 @@ def reliability_diagram(
         bottom.bar(
             edges[:-1] + 0.05 / n_bins + offset * width, count, width, align="edge", label=name
         )
-    binary = before.ndim == 1
-    top.set_ylabel("observed frequency of class 1" if binary else "accuracy")
+    top.set_ylabel(f"observed frequency of {positive}" if binary else "accuracy")
     top.set_xlim(0, 1)
     top.set_ylim(-0.02, 1.02)  # room for the markers of bins at 0 and 1
-    top.set_title("Reliability diagram")
+    top.set_title(f"Reliability diagram: {positive}" if binary else "Reliability diagram")
     top.legend(loc="upper left", fontsize=8)
-    bottom.set_xlabel("predicted probability of class 1" if binary else "top-class confidence")
+    bottom.set_xlabel(f"predicted probability of {positive}" if binary else "top-class confidence")
     bottom.set_ylabel("rows")
     return save_figure(figure, path)

@@ -26,6 +26,13 @@ __all__ = ["build_parser", "main"]
 #: its start-up log is silenced unless ``--debug``.
 TENSORFLOW_COMMANDS = ("malaria", "tune", "audit")
 
+#: What running an interrupted command again does, for the commands that resume (their
+#: ``--out`` folder keeps each finished epoch or trial); the others start over.
+RESUMES = {
+    "malaria": "run the same command again to resume from the last finished epoch",
+    "tune": "run the same command again to resume the search (finished trials are kept)",
+}
+
 
 def build_parser():
     """Returns the ``argparse`` parser with every command of :data:`kerasx.commands.COMMANDS`."""
@@ -143,7 +150,10 @@ def main(argv=None):
             _import_tensorflow_quietly()
         return args.run(args)
     except KeyboardInterrupt:
-        print(f"kerasx {args.command}: interrupted", file=sys.stderr)
+        hint = RESUMES.get(args.command)
+        print(
+            f"kerasx {args.command}: interrupted" + (f"; {hint}" if hint else ""), file=sys.stderr
+        )
         return 130
     except Exception as error:
         return report_user_error(args.command, error, debug=args.debug)

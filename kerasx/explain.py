@@ -13,12 +13,13 @@ array([2, 1])
 """
 
 import types
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
-from kerasx._plotting import labels_and_scores, new_figure, save_figure
+from kerasx._plotting import labels_and_scores, name_classes, new_figure, save_figure
 from kerasx._validation import check_in_range, check_int, invalid_value
 
 __all__ = [
@@ -166,11 +167,31 @@ def _check_reached(state):
 # ---------------------------------------------------------------------------------- Grad-CAM
 
 
+def _warn_if_0_to_255(images):
+    """Warns when ``images`` look like 0-255 pixels: integers, or whole numbers above 1."""
+    if images.size == 0 or images.dtype.kind not in "iuf":
+        return
+    high = images.max()
+    looks_0_255 = images.dtype.kind in "iu" or (
+        images.min() >= 0 and high > 1 and np.array_equal(images, np.round(images))
+    )
+    if looks_0_255 and high > 1:
+        warnings.warn(
+            f"grad_cam: the images hold whole numbers up to {high:g} ({images.dtype}), which "
+            "look like 0-255 pixels, but kerasx's models (and the images kerasx.data loads) "
+            "take floats in [0, 1]. Divide them by 255 first, unless the model rescales its "
+            "input itself: the heatmaps are computed on the values as given.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _check_images(model, images):
     inputs = getattr(model, "inputs", None)
     if not isinstance(model, keras.Model) or not inputs or len(inputs) != 1:
         expected = "a built Functional or Sequential keras.Model with one input"
         raise invalid_value("model", expected, type(model).__name__)
+    _warn_if_0_to_255(np.asarray(images))
     images = np.asarray(images, dtype="float32")
     if images.ndim != 4 or images.shape[0] == 0:
         raise invalid_value(
@@ -209,7 +230,10 @@ def grad_cam(model, images, layer=None, *, class_index=None, batch_size=32):
     Args:
         model: a built Functional or Sequential ``keras.Model`` with one image input
             ``(height, width, channels)`` and one output (e.g. a trained classifier).
-        images: array ``(n, height, width, channels)`` as the model takes it.
+        images: array ``(n, height, width, channels)`` as the model takes it: for kerasx's
+            models, floats in [0, 1]. Images that look like 0-255 pixels (an integer dtype
+            such as uint8, or whole numbers above 1) give a warning: a model trained on [0, 1]
+            sees them up to 255 times too bright, and its heatmaps explain that.
         layer: the layer whose feature maps are weighted: a name, a layer, or ``None`` for
             the last convolutional layer (``Conv2D``, ``Conv2DTranspose``,
             ``DepthwiseConv2D``, ``SeparableConv2D``), nested models included.
@@ -431,15 +455,6 @@ def grad_cam_examples(y_true, scores, *, per_group=2, threshold=0.5):
 # ------------------------------------------------------------------------------- figures
 
 
-def _class_names(class_names, num_classes):
-    if class_names is None:
-        return [str(cls) for cls in range(num_classes)]
-    names = [str(name) for name in class_names]
-    if len(names) != num_classes:
-        raise invalid_value("class_names", f"{num_classes} names", tuple(class_names))
-    return names
-
-
 def _score_text(scores, row, names):
     """``P(positive) = 0.97`` for binary scores, ``predicted name (0.97)`` otherwise."""
     if scores.ndim == 1:
@@ -479,7 +494,7 @@ def plot_top_errors(path, images, y_true, scores, indices, *, class_names=None, 
     """
     images = _as_rgb(images)
     labels, scores = labels_and_scores(y_true, scores)
-    names = _class_names(class_names, 2 if scores.ndim == 1 else scores.shape[1])
+    names = name_classes(class_names, 2 if scores.ndim == 1 else scores.shape[1])
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     if len(images) != len(labels) or np.any((indices < 0) | (indices >= len(labels))):
         raise invalid_value("indices", f"row indices in [0, {len(labels)}) of images", indices)
@@ -542,7 +557,7 @@ def plot_grad_cam(
     if len(images) != len(labels):
         raise invalid_value("y_true.shape", f"({len(images)},) to match images", labels.shape)
     groups = grad_cam_examples(labels, scores, per_group=per_group, threshold=threshold)
-    names = _class_names(class_names, 2 if scores.ndim == 1 else scores.shape[1])
+    names = name_classes(class_names, 2 if scores.ndim == 1 else scores.shape[1])
     figure = new_figure(3.6 * per_group, 2.0 * len(groups))
     grid = figure.subplots(len(groups), 2 * per_group, squeeze=False)
     for axes_row, ((cls, correct), rows) in zip(grid, groups.items(), strict=True):

@@ -108,9 +108,10 @@ print(f"{len(X)} training and {len(X_test)} test images ({held_out})\n")
 
 # %%
 def show_parameters(mlp, cnn):
-    print("The CNN, layer by layer (convolutions: 3 x 3 x inputs x filters weights each):")
+    print("The CNN, layer by layer (a convolution: kernel height x width x input channels")
+    print("weights per filter, +1 with a bias; a batch normalization: 4 per channel):")
     table = parameter_breakdown(cnn)
-    print(table[table["params"] > 0][["layer", "type", "params"]].to_string(index=False))
+    print(table[table["params"] > 0][["layer", "type", "formula", "params"]].to_string(index=False))
     print(f"parameters: MLP {mlp.count_params():,}, CNN {cnn.count_params():,}")
     course = malaria_mlp(metrics=["accuracy"]).count_params()
     print(

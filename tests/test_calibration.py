@@ -307,6 +307,25 @@ def test_reliability_diagram_plots_the_observed_frequency_of_class_1(tmp_path, d
 
 
 @agnostic
+def test_reliability_diagram_names_the_positive_class(tmp_path, drawn):
+    """``class_names`` puts the positive class's name where the default says "class 1"."""
+    y, p = [0, 0, 1, 1, 0], [0.1, 0.2, 0.7, 0.9, 0.8]
+    names = ("uninfected", "parasitized")
+    reliability_diagram(tmp_path / "named.png", y, p, n_bins=2, class_names=names)
+    reliability_diagram(tmp_path / "numbered.png", y, p, n_bins=2)
+    named, numbered = drawn
+    assert named.axes[0].get_ylabel() == "observed frequency of parasitized"
+    assert named.axes[1].get_xlabel() == "predicted probability of parasitized"
+    assert named.axes[0].get_title() == "Reliability diagram: parasitized"
+    assert numbered.axes[1].get_xlabel() == "predicted probability of class 1"
+    with pytest.raises(ValueError, match=INVALID.format("class_names") + ". Expected 2 names"):
+        reliability_diagram(tmp_path / "x.png", y, p, class_names=("parasitized",))
+    with pytest.raises(ValueError, match=INVALID.format("class_names")):
+        reliability_diagram(tmp_path / "x.png", y, p, class_names="parasitized")
+    assert not (tmp_path / "x.png").exists()
+
+
+@agnostic
 def test_reliability_diagram_curves_match_sklearn_calibration_curve(tmp_path, rng, drawn):
     """Labels drawn from Bernoulli(p): per bin, both curves ("before" and "after") are
     scikit-learn's ``calibration_curve`` (uniform bins, empty bins dropped), the bars are

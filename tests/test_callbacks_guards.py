@@ -53,6 +53,70 @@ class TestTimeLimit:
         epoch, batch = limit.stopped_at
         assert epoch * 16 + batch + 1 == len(elapsed)
 
+    @pytest.mark.parametrize(
+        ("seconds", "expected"),
+        [
+            (0.39, "in epoch 2 (counted from 1) after its batch 4; 1 whole epoch done"),
+            (0.31, "in epoch 1 (counted from 1) after its batch 16; 1 whole epoch done"),
+        ],
+    )
+    def test_says_when_it_stops(self, monkeypatch, capsys, seconds, expected):
+        """One line, the limit and the epochs done (Keras's numbering, from 1), on a timed stop
+        only; nothing with ``verbose=0`` or when the fit ends within the limit."""
+        X, y = binary_data(n=64)
+        model = small_model()
+        model.fit(X, y, batch_size=4, epochs=1, verbose=0)
+        now = [1000.0]
+
+        class FakeClock(Clock):  # 20 ms per batch, 16 batches per epoch
+            def on_train_batch_begin(self, batch, logs=None):
+                now[0] += self.pause
+
+        monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+        capsys.readouterr()
+        limit = cb.TimeLimit(seconds=seconds)
+        model.fit(X, y, batch_size=4, epochs=5, verbose=0, callbacks=[FakeClock(0.02), limit])
+        printed = capsys.readouterr().out
+        assert printed == f"TimeLimit: stopped training at the {seconds:g} s limit, {expected}\n"
+        quiet = cb.TimeLimit(seconds=seconds, verbose=0)
+        model.fit(X, y, batch_size=4, epochs=5, verbose=0, callbacks=[FakeClock(0.02), quiet])
+        assert quiet.stopped_at is not None
+        roomy = cb.TimeLimit(seconds=100)
+        model.fit(X, y, batch_size=4, epochs=2, verbose=0, callbacks=[FakeClock(0.02), roomy])
+        assert roomy.stopped_at is None
+        assert capsys.readouterr().out == ""
+
+    def test_says_which_weights_it_restored(self, monkeypatch, capsys):
+        X, y = binary_data(n=64)
+        model = small_model()
+        model.fit(X, y, batch_size=4, epochs=1, verbose=0)
+        now = [1000.0]
+
+        class FakeClock(Clock):
+            def on_train_batch_begin(self, batch, logs=None):
+                now[0] += self.pause
+
+        monkeypatch.setattr(time, "perf_counter", lambda: now[0])
+        record = EpochWeights()
+        limit = cb.TimeLimit(seconds=0.7, restore_best_weights=True, monitor="loss")
+        capsys.readouterr()
+        model.fit(
+            X, y, batch_size=4, epochs=5, verbose=0, callbacks=[FakeClock(0.02), record, limit]
+        )
+        losses = [logs["loss"] for logs in record.logs[:2]]  # epochs 1 and 2 were whole
+        best = int(np.argmin(losses))
+        assert capsys.readouterr().out.endswith(
+            f"2 whole epochs done; restored the weights of epoch {best + 1}, the best by loss "
+            f"({losses[best]:.4g})\n"
+        )
+
+    def test_config_round_trip(self):
+        limit = cb.TimeLimit(60, restore_best_weights=True, monitor="loss", mode="min", verbose=0)
+        config = limit.get_config()
+        assert config["verbose"] == 0
+        assert cb.TimeLimit(**config).get_config() == config
+        assert cb.TimeLimit(60).get_config()["verbose"] == 1
+
     def test_restores_best_weights_of_completed_epochs(self):
         X, y = binary_data(n=32)
         model = small_model(lr=0.5)
@@ -193,6 +257,7 @@ class TestNaNGuard:
 INVALID = [
     (lambda: cb.TimeLimit(0), "seconds", "a float > 0"),
     (lambda: cb.TimeLimit(1, mode="best"), "mode", "one of"),
+    (lambda: cb.TimeLimit(1, verbose=2), "verbose", "one of"),
     (lambda: cb.NaNGuard(snapshot_every=0), "snapshot_every", "an integer >= 1"),
     (lambda: cb.NaNGuard(method="restore"), "method", "one of"),
 ]

@@ -55,6 +55,41 @@ class TestLearningCurves:
         assert curves.best_epoch() is None
         assert assert_png(path).shape[1] == 4 * 80  # one panel: loss
 
+    def test_seven_metrics_wrap_into_a_grid_of_three_columns(self, tmp_path):
+        """Seven panels used to go in one row (2240 x 240 pixels); now 3 x 3, 960 x 720."""
+        X, y = binary_data(n=32)
+        metrics = ("accuracy", "mae", "mse", "auc", "precision", "recall")
+        model = small_model(metrics=metrics)
+        path = tmp_path / "curves.png"
+        curves = cb.LearningCurves(path, monitor="loss")
+        model.fit(X, y, epochs=2, verbose=0, callbacks=[curves])
+        assert len(curves.panels) == 7
+        assert assert_png(path).shape[:2] == (3 * 3 * 80, 3 * 4 * 80)
+        curves = cb.LearningCurves(tmp_path / "wide.png", monitor="loss", max_columns=7)
+        model.fit(X, y, epochs=1, verbose=0, callbacks=[curves])
+        assert assert_png(tmp_path / "wide.png").shape[:2] == (3 * 80, 7 * 4 * 80)
+
+    def test_best_epoch_is_counted_from_1_and_the_plot_says_so(self, tmp_path):
+        """Keras prints ``Epoch 1/4`` first; history lists and EarlyStopping count from 0."""
+        from matplotlib.figure import Figure
+
+        X, y = binary_data(n=64)
+        model = small_model(metrics=())
+        curves = cb.LearningCurves(tmp_path / "curves.png", monitor="val_loss")
+        history = model.fit(X, y, epochs=4, validation_data=(X, y), verbose=0, callbacks=[curves])
+        epoch, monitor, value = curves.best_epoch()
+        losses = history.history["val_loss"]
+        assert epoch == int(np.argmin(losses)) + 1
+        assert value == pytest.approx(losses[epoch - 1])
+        figure = Figure(figsize=(4, 3))  # one panel: the title takes two lines
+        epochs, series = cb.plots.read_curves(curves.path)
+        cb.plots._draw_curves(figure, epochs, series, curves.panels, (epoch, monitor, value), 3)
+        assert " ".join(figure.get_suptitle().split()).startswith(
+            f"best epoch {epoch} (epochs counted from 1, as Keras prints them): val_loss = "
+        )
+        assert figure.axes[0].get_xlabel() == "epoch (from 1)"
+        assert list(figure.axes[0].lines[0].get_xdata()) == [1, 2, 3, 4]
+
     def test_state_reset_on_train_begin(self, tmp_path):
         X, y = binary_data(n=32)
         model = small_model(metrics=())
@@ -148,6 +183,7 @@ INVALID = [
     (lambda: cb.LearningCurves("a.png", panel_size=(4, -1)), "panel_size", "a float > 0"),
     (lambda: cb.LearningCurves("a.png", render_budget=0), "render_budget", "a float in \\(0, 1\\]"),
     (lambda: cb.LearningCurves("a.png", render_budget=1.5), "render_budget", "a float in"),
+    (lambda: cb.LearningCurves("a.png", max_columns=0), "max_columns", "an integer"),
     (lambda: cb.ConfusionMatrixLogger(5), "validation_data", "an \\(x, y\\) pair"),
     (
         lambda: cb.ConfusionMatrixLogger(([1], [1]), threshold=1.5),
@@ -175,7 +211,9 @@ def test_invalid_arguments(make, name, expected):
 
 @agnostic
 def test_config_holds_the_arguments(tmp_path):
-    curves = cb.LearningCurves(tmp_path / "a.png", monitor="loss", dpi=60, render_budget=None)
+    curves = cb.LearningCurves(
+        tmp_path / "a.png", monitor="loss", dpi=60, render_budget=None, max_columns=2
+    )
     assert cb.LearningCurves(**curves.get_config()).get_config() == curves.get_config()
     with warnings.catch_warnings():
         warnings.simplefilter("error")

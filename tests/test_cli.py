@@ -158,3 +158,51 @@ def test_backend_auto_keeps_the_running_backend(monkeypatch, capsys):
     assert seen == [running] and os.environ["KERAS_BACKEND"] == running
     err = capsys.readouterr().err
     assert f"Keras already runs the {running} backend" in err and "--backend auto keeps it" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["malaria", "--modle", "cnn"],
+            "kerasx malaria: unrecognized argument --modle (did you mean --model?)",
+        ),
+        (
+            ["tune", "--trails", "3", "--seeed", "1"],
+            "kerasx tune: unrecognized arguments --trails (did you mean --max-trials?), "
+            "--seeed (did you mean --seed?)",
+        ),
+        (["malaria", "--quick", "extra"], "kerasx malaria: unrecognized argument extra"),
+        (["--modle", "malaria"], "kerasx: unrecognized argument --modle"),
+    ],
+)
+def test_a_typo_is_reported_by_its_command_with_the_nearest_option(argv, expected, capsys):
+    """argparse alone says ``kerasx: unrecognized arguments: --modle cnn``: the top parser's
+    name, the value with the option, no hint."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == expected + "\n"
+
+
+@pytest.mark.parametrize("name", ["malaria", "report", "tune", "audit"])
+def test_interrupted_says_whether_running_again_resumes(name, monkeypatch, capsys, tmp_path):
+    """Ctrl-C gives status 130 and one line; for the commands whose ``--out`` keeps finished
+    epochs or trials it says that the same command resumes."""
+    import importlib
+
+    module = importlib.import_module(f"kerasx.commands.{name}")
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "run", interrupted)
+    monkeypatch.setattr(module, "choose_backend", None, raising=False)
+    argv = [name, "--debug", *([str(tmp_path)] if name == "report" else [])]
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    resumes = {
+        "malaria": "; run the same command again to resume from the last finished epoch",
+        "tune": "; run the same command again to resume the search (finished trials are kept)",
+    }
+    assert err == f"kerasx {name}: interrupted{resumes.get(name, '')}\n"

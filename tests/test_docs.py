@@ -221,7 +221,11 @@ def load_extension():
 def test_docstring_rewrite_roles_doctests_and_literal_blocks():
     to_markdown = load_extension().to_markdown
     assert to_markdown("See :func:`soft_fbeta` and :class:`~kerasx.losses.BinaryNLL`.") == (
-        "See `soft_fbeta` and `kerasx.losses.BinaryNLL`."
+        "See `soft_fbeta` and `BinaryNLL`."
+    )
+    resolve = {"soft_fbeta": "kerasx.functional.soft_fbeta"}.get
+    assert to_markdown("See :func:`soft_fbeta` and :mod:`keras`.", resolve) == (
+        "See [`soft_fbeta`][kerasx.functional.soft_fbeta] and `keras`."
     )
     text = "Intro.\n>>> f(1)  # doctest: +ELLIPSIS\n2\n\nAfter."
     assert to_markdown(text) == "Intro.\n\n```pycon\n>>> f(1)\n2\n```\n\nAfter."
@@ -239,3 +243,226 @@ def test_docstring_rewrite_google_shorthands():
     )
     text = "Raises:\n    ValueError: when."
     assert to_markdown(text) == text
+
+
+# ------------------------------------------------------------------ hosting and offline formulas
+
+
+def _command_lines(text, marker):
+    """The lines of a shell script (or YAML list of commands) that run ``marker``."""
+    lines = [line.strip().removeprefix("- ") for line in text.splitlines()]
+    return [line for line in lines if marker in line and not line.startswith(("#", "echo "))]
+
+
+def test_hosting_builds_the_site_with_the_ci_command():
+    """.readthedocs.yaml installs and builds as .ci/run's docs step does, only into Read the
+    Docs' output folder: a build that passes CI passes there."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text(encoding="utf-8"))
+    assert config["version"] == 2
+    commands = config["build"]["commands"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    (ci_build,) = _command_lines(ci, "mkdocs build")
+    (ci_install,) = _command_lines(ci, "pip install")
+    assert ci_install in commands
+    assert f'{ci_build} --site-dir "$READTHEDOCS_OUTPUT/html"' in commands
+
+
+def test_the_documentation_url_is_the_sites():
+    from mkdocs.config import load_config
+
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11's tomllib reads pyproject.toml")
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        urls = tomllib.load(file)["project"]["urls"]
+    assert urls["Documentation"] == load_config(str(ROOT / "mkdocs.yml"))["site_url"]
+    assert urls["Documentation"].startswith("https://")
+
+
+def test_no_file_cites_the_teams_notes():
+    """The docs and code state facts themselves; the team's notes are not part of the project."""
+    names = ("PIT" + "FALLS", "STYLE" + ".md")  # spelled apart, so that this file passes
+    cited = []
+    for folder in ("kerasx", "docs", "recipes", "benchmarks", "tests"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".md", ".j2", ".yml") and path.is_file():
+                text = path.read_text(encoding="utf-8")
+                cited += [f"{path.relative_to(ROOT)}: {n}" for n in names if n in text]
+    for name in ("README.md", "CONTRIBUTING.md", "mkdocs.yml"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        cited += [f"{name}: {n}" for n in names if n in text]
+    assert cited == []
+
+
+_EXTERNAL = re.compile(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=\"(https?:)?//", re.I)
+
+
+def test_the_site_loads_nothing_from_the_network(site):
+    """MathJax, its fonts and the theme's fonts are served by the site itself: no page has a
+    script, stylesheet, font or image from another host (links to read elsewhere are fine)."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    external = []
+    for page in pages:
+        for match in _EXTERNAL.finditer(page.read_text(encoding="utf-8")):
+            tag = match.group(0)
+            if match.group(1).lower() == "link" and not re.search(
+                r"rel=\"(stylesheet|preconnect|preload|icon)\"", tag
+            ):
+                continue  # <link rel="canonical"> and the like load nothing
+            external.append(f"{page.relative_to(site)}: {tag}")
+    assert external == []
+    mathjax = site / "javascripts" / "mathjax"
+    assert (mathjax / "tex-mml-chtml.js").stat().st_size > 500_000
+    assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    page = (site / "course" / "from-hand-to-keras" / "index.html").read_text(encoding="utf-8")
+    assert 'src="../../javascripts/mathjax/tex-mml-chtml.js"' in page
+    assert 'class="arithmatex"' in page
+
+
+# ---------------------------------------------------------- the learners' page runs as written
+
+HAND_TO_KERAS = DOCS / "course" / "from-hand-to-keras.md"
+
+
+def test_from_hand_to_keras_runs_and_prints_what_it_says(tmp_path, monkeypatch):
+    """Every ```python block of the page, in order, in one namespace (as a reader pastes them),
+    prints what its ``# →`` comments say; the test then checks the page's claims itself: the
+    NumPy and Keras sides agree to float32 precision, and the fitted β is scikit-learn's MLE."""
+    import contextlib
+    import io
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    text = HAND_TO_KERAS.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 6
+    expected = [line.split("# → ", 1)[1].strip() for line in text.splitlines() if "# → " in line]
+    monkeypatch.chdir(tmp_path)
+    namespace, out = {"__name__": "__page__"}, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for block in blocks:
+            exec(compile(block, str(HAND_TO_KERAS), "exec"), namespace)
+    assert out.getvalue().splitlines() == expected
+
+    ns = namespace
+    n = len(ns["X"])
+    mle = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-10, max_iter=10_000)
+    mle = mle.fit(ns["X"], ns["y"]).coef_.ravel()
+    np.testing.assert_allclose(ns["beta_hand"], mle, atol=1e-3)
+    np.testing.assert_allclose(ns["beta_keras"], ns["beta_hand"], rtol=1e-5)
+    np.testing.assert_allclose(
+        ns["net"].predict(ns["X"], verbose=0), ns["mlp"].predict(ns["X"]), rtol=1e-5, atol=1e-6
+    )
+    assert n == 1000 and ns["model"].optimizer.learning_rate.numpy() == pytest.approx(
+        ns["alpha"] * n
+    )
+    (hidden_kernel,) = [w for w in ns["net"].get_weights() if w.shape == (2, 4)]
+    np.testing.assert_allclose(hidden_kernel, ns["mlp"].weights[0], rtol=1e-4, atol=1e-6)
+
+
+# ------------------------------------------------------------ formulas in a browser, offline
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+_TYPESET = """
+const done = arguments[arguments.length - 1];
+const report = () => done({
+  formulas: document.querySelectorAll("mjx-container").length,
+  errors: document.querySelectorAll("mjx-merror").length,
+  raw: [...document.querySelectorAll(".arithmatex")].filter(e => !e.querySelector("mjx-container"))
+    .length,
+  width: Math.max(0, ...[...document.querySelectorAll("mjx-container")]
+    .map(e => e.getBoundingClientRect().width)),
+  fonts: [...document.fonts].filter(f => f.family.startsWith("MJX") && f.status === "loaded")
+    .length,
+  resources: performance.getEntriesByType("resource").map(e => e.name),
+});
+if (!window.MathJax || !MathJax.startup) { done({missing: true}); }
+else { MathJax.startup.promise.then(() => document.fonts.ready).then(report); }
+"""
+
+
+@pytest.fixture(scope="module")
+def served_site(site):
+    """The built site over HTTP on 127.0.0.1 (fonts from ``file://`` URLs are blocked)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def offline_browser():
+    """Debian's headless chromium that can reach 127.0.0.1 only: any other host fails to resolve."""
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
+        pytest.skip(f"Debian's chromium and chromium-driver are not installed ({CHROMIUM})")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--window-size=1200,900",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    driver.set_script_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "course/from-hand-to-keras/",  # Markdown formulas (pymdownx.arithmatex)
+        "course/04_mlp_parameters/",  # a notebook's Markdown cell, $...$
+    ],
+)
+def test_formulas_render_offline_in_a_browser(page, served_site, offline_browser, tmp_path):
+    """MathJax typesets every formula from the site's own copy, with its own fonts, while no
+    other host can be reached; the page's resources all come from the site. A screenshot of the
+    widest formula is saved in the test's folder (``formula.png``)."""
+    offline_browser.get(f"{served_site}/{page}")
+    result = offline_browser.execute_async_script(_TYPESET)
+    assert not result.get("missing"), "MathJax did not load"
+    assert result["formulas"] >= 1 and result["errors"] == 0 and result["raw"] == 0, result
+    assert result["width"] > 20 and result["fonts"] >= 1, result
+    foreign = [url for url in result["resources"] if not url.startswith(served_site)]
+    assert foreign == []
+    assert any("/javascripts/mathjax/tex-mml-chtml.js" in url for url in result["resources"])
+    from selenium.webdriver.common.by import By
+
+    formula = max(  # the widest formula, a display one where the page has one
+        offline_browser.find_elements(By.CSS_SELECTOR, "mjx-container"),
+        key=lambda element: element.size["width"],
+    )
+    offline_browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", formula)
+    assert formula.screenshot(str(tmp_path / "formula.png"))
+    offline_browser.save_screenshot(str(tmp_path / "page.png"))
+    assert (tmp_path / "formula.png").stat().st_size > 500
+    if os.environ.get("KERASX_SCREENSHOT_DIR"):  # to look at by hand
+        import shutil
+
+        name = page.strip("/").replace("/", "_")
+        for shot in ("formula.png", "page.png"):
+            shutil.copy(
+                tmp_path / shot, os.path.join(os.environ["KERASX_SCREENSHOT_DIR"], f"{name}_{shot}")
+            )

@@ -268,6 +268,25 @@ def test_grad_cam_rejects_bad_arguments(rng):
         grad_cam("model", x)
 
 
+@agnostic
+def test_grad_cam_warns_on_0_to_255_pixels(rng):
+    """uint8 images, or floats holding 0-255 whole numbers, are what a model trained on [0, 1]
+    must not get silently; [0, 1] floats and standardized (negative) values give no warning."""
+    import warnings
+
+    model = _flatten_model(1, "sigmoid")
+    pixels = rng.integers(0, 256, size=(2, 6, 6, 2))
+    for images in (pixels.astype("uint8"), pixels.astype("float32")):
+        with pytest.warns(UserWarning, match=r"whole numbers up to 255 .* look like 0-255 pixels"):
+            heatmaps = grad_cam(model, images)
+        assert heatmaps.shape == (2, 6, 6)  # a warning, not an error: computed as given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grad_cam(model, (pixels / 255.0).astype("float32"))
+        grad_cam(model, rng.normal(size=(2, 6, 6, 2)).astype("float32") * 3)
+        grad_cam(model, (pixels > 128).astype("uint8"))  # a 0/1 mask is in [0, 1]
+
+
 # ------------------------------------------------------------------------------ top_errors
 
 

@@ -12,6 +12,7 @@ from kerasx.recipes import (
     load_trained_model,
     logistic_baseline,
     logistic_regression,
+    malaria_cnn,
     malaria_mlp,
     mlp,
     parameter_breakdown,
@@ -266,6 +267,40 @@ class TestParameterBreakdown:
         assert int(table["params"].sum()) == model.count_params()
         assert int(table["trainable"].sum()) == hand_count([48, 5, 1])
         assert table.loc[table["layer"] == "standardize", "params"].item() == 7
+
+    def test_a_convolution_counts_the_inputs_of_one_filter(self):
+        """A Conv layer's unit is a filter seeing kernel h × w × input channels values, not the
+        feature map (which gave "inputs 32768" for conv_2 of the CNN at 64 × 64)."""
+        model = keras.Sequential(
+            [
+                keras.Input((64, 64, 3)),
+                keras.layers.Conv2D(32, 3, use_bias=False, name="c1"),
+                keras.layers.BatchNormalization(name="bn"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Conv2D(64, (3, 5), name="c2"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(2, name="d"),
+            ]
+        )
+        table = parameter_breakdown(model).set_index("layer")
+        assert table.loc["c1", ["inputs", "units", "params"]].tolist() == [27, 32, 27 * 32]
+        assert table.loc["c1", "formula"] == "3×3×3 × 32"
+        assert table.loc["c2", ["inputs", "units"]].tolist() == [3 * 5 * 32, 64]
+        assert table.loc["c2", "formula"] == "(3×5×32 + 1) × 64"
+        assert table.loc["c2", "params"] == (3 * 5 * 32 + 1) * 64
+        assert table.loc["bn", "formula"] == "4 × 32"
+        for row in table.itertuples():  # every formula is the layer's own count
+            written = eval(row.formula.replace("×", "*")) if row.formula else 0
+            assert written == row.params == model.get_layer(row.Index).count_params()
+
+    def test_a_1d_convolution_and_the_malaria_cnn(self):
+        sequence = keras.Sequential([keras.Input((50, 6)), keras.layers.Conv1D(4, 5)])
+        row = parameter_breakdown(sequence).iloc[0]
+        assert (row["inputs"], row["units"], row["formula"]) == (30, 4, "(5×6 + 1) × 4")
+        cnn = malaria_cnn((64, 64, 3), metrics=[])
+        table = parameter_breakdown(cnn).set_index("layer")
+        assert table.loc["conv_2", ["inputs", "units"]].tolist() == [3 * 3 * 32, 64]
+        assert int(table["params"].sum()) == cnn.count_params()
 
     def test_rejects_a_non_model(self):
         with pytest.raises(ValueError, match="Invalid value for argument `model`"):

@@ -52,6 +52,28 @@ class TestArchitecture:
         assert model.input_shape == (None, 100, 100, 3) and model.output_shape == (None, 1)
         assert model.layers[-1].activation.__name__ == "sigmoid"
 
+    def test_docstring_weight_counts_are_the_models(self):
+        """The counts the docstring states at the defaults are the built models' own."""
+        import math
+        import re
+
+        doc = " ".join(malaria_cnn.__doc__.split())
+        match = re.search(
+            r"it has ([\d,]+) weights \(([\d,]+) trainable; the other ([\d,]+) .*?"
+            r"against the MLP's ([\d,]+)",
+            doc,
+        )
+        assert match, "the docstring no longer states the counts"
+        total, trainable, other, mlp = (int(g.replace(",", "")) for g in match.groups())
+        model = malaria_cnn(metrics=["accuracy"])
+        counted = sum(math.prod(w.shape) for w in model.trainable_weights)
+        assert (total, trainable, other) == (
+            model.count_params(),
+            counted,
+            model.count_params() - counted,
+        )
+        assert mlp == malaria_mlp(metrics=["accuracy"]).count_params()
+
     def test_blocks_are_conv_bn_relu_pool_then_global_pooling(self):
         model = malaria_cnn((16, 16, 3), **SMALL, augment=False, metrics=[])
         kinds = [type(layer).__name__ for layer in model.layers[1:]]
@@ -67,7 +89,8 @@ class TestArchitecture:
         ]
 
     def test_batch_normalization_momentum_is_0_9(self):
-        """Keras's default 0.99 leaves inference at chance for hundreds of steps (PITFALLS)."""
+        """Keras's default 0.99 lets the moving variance, which starts at 1.0, decay only as
+        0.99**steps: inference stays at chance for hundreds of steps while training is right."""
         model = malaria_cnn((16, 16, 3), **SMALL, metrics=[])
         batch_norms = [
             layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)

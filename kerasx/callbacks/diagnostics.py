@@ -28,8 +28,8 @@ class GradientNorm(keras.callbacks.Callback):
       (``tf.GradientTape``), imported only then.
 
     The value is added to the epoch logs as ``name`` (so it shows in ``history.history``) and
-    kept in :attr:`epoch_norms`; with ``per_batch`` each batch's value is kept in
-    :attr:`batch_norms` too (in probe mode that is a probe pass per batch).
+    kept in ``epoch_norms``; with ``per_batch`` each batch's value is kept in
+    ``batch_norms`` too (in probe mode that is a probe pass per batch).
 
     Args:
         probe_data: ``(x, y)`` or ``(x, y, sample_weight)`` arrays, or a ``tf.data.Dataset``

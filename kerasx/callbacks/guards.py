@@ -59,12 +59,20 @@ class TimeLimit(keras.callbacks.Callback):
     ``restore_best_weights`` are the epochs run since the resume (the backup holds only the
     latest weights).
 
+    With ``verbose=1`` (the default) it prints one line when it stops the fit, e.g.
+    ``TimeLimit: stopped training at the 60 s limit, in epoch 4 (counted from 1) after its
+    batch 12; 3 whole epochs done``; like Keras's ``EarlyStopping`` message, it counts epochs
+    from 1. Nothing is printed when the fit ends within the limit.
+
     Args:
         seconds: the time budget.
         restore_best_weights: whether to restore the best epoch's weights on a timed stop.
         monitor: the logged key that defines the best epoch.
-        mode: ``"min"``, ``"max"`` or ``"auto"``: from the compiled metric's direction, a
-            kerasx metric's name, or the name (see ``kerasx/callbacks/_direction.py``).
+        mode: ``"min"``, ``"max"`` or ``"auto"``: the direction a compiled metric declares
+            (kerasx's metrics and Keras's built-ins do), else one read from the name: ``loss``,
+            errors and cross-entropies are better lower; accuracy, AUC, precision, recall,
+            F-scores, kappa and correlations higher; any other name warns and takes ``"min"``.
+        verbose: ``1`` prints a line when the limit stops the fit, ``0`` prints nothing.
 
     Attributes:
         stopped_at: ``(epoch, batch)`` where the limit stopped the fit, else ``None``.
@@ -80,16 +88,20 @@ class TimeLimit(keras.callbacks.Callback):
     >>> limit = TimeLimit(seconds=1e-9)
     >>> history = model.fit(np.ones((32, 2)), np.ones(32), batch_size=8, epochs=5, verbose=0,
     ...                     callbacks=[limit])
+    TimeLimit: stopped training at the 1e-09 s limit, in epoch 1 (counted from 1) after its batch 1; 0 whole epochs done
     >>> limit.stopped_at, len(history.history["loss"])
     ((0, 0), 1)
     """
 
-    def __init__(self, seconds, restore_best_weights=False, monitor="val_loss", mode="auto"):
+    def __init__(
+        self, seconds, restore_best_weights=False, monitor="val_loss", mode="auto", verbose=1
+    ):
         super().__init__()
         self.seconds = float(check_positive("seconds", seconds))
         self.restore_best_weights = bool(restore_best_weights)
         self.monitor = check_monitor(monitor)
         self.mode = check_one_of("mode", mode, MODES)
+        self.verbose = check_one_of("verbose", verbose, (0, 1))
         self.stopped_at = None
         self.best_epoch, self.best = None, None
 
@@ -97,6 +109,7 @@ class TimeLimit(keras.callbacks.Callback):
         self.start_time = time.perf_counter()
         self.stopped_at = None
         self._epoch = 0
+        self._epochs_done, self._cut_short = 0, False
         self.best_epoch, self.best, self._best_weights = None, None, None
         self._resolved_mode = None
         self._warned = False
@@ -107,9 +120,12 @@ class TimeLimit(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.stopped_at is None and time.perf_counter() - self.start_time >= self.seconds:
             self.stopped_at = (self._epoch, batch)
+            self._cut_short = batch + 1 != (self.params or {}).get("steps")
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stopped_at is None or not self._cut_short:
+            self._epochs_done += 1
         if not self.restore_best_weights or self.stopped_at is not None:
             return  # a partial epoch cut by the limit is not a candidate
         logs = logs or {}
@@ -126,8 +142,26 @@ class TimeLimit(keras.callbacks.Callback):
             self._best_weights = self.model.get_weights()
 
     def on_train_end(self, logs=None):
-        if self.stopped_at is not None and self._best_weights is not None:
+        if self.stopped_at is None:
+            return
+        restored = self._best_weights is not None
+        if restored:
             self.model.set_weights(self._best_weights)
+        if self.verbose:
+            epoch, batch = self.stopped_at
+            done = (
+                "1 whole epoch" if self._epochs_done == 1 else f"{self._epochs_done} whole epochs"
+            )
+            message = (
+                f"TimeLimit: stopped training at the {self.seconds:g} s limit, in epoch "
+                f"{epoch + 1} (counted from 1) after its batch {batch + 1}; {done} done"
+            )
+            if restored:
+                message += (
+                    f"; restored the weights of epoch {self.best_epoch + 1}, the best by "
+                    f"{self.monitor} ({self.best:.4g})"
+                )
+            print(message)
 
     def get_config(self):
         return {
@@ -135,6 +169,7 @@ class TimeLimit(keras.callbacks.Callback):
             "restore_best_weights": self.restore_best_weights,
             "monitor": self.monitor,
             "mode": self.mode,
+            "verbose": self.verbose,
         }
 
 

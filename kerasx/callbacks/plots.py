@@ -1,15 +1,17 @@
 """Callbacks that draw training to PNG files: LearningCurves and ConfusionMatrixLogger.
 
 Both use ``keras.ops`` and NumPy only, so they run under every Keras backend; the PNGs are drawn
-headless on a background thread (see ``_render.py``).
+headless on one background thread, so training does not wait for them.
 """
 
 import json
 import os
+import textwrap
 import time
 
 import keras
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from kerasx import _io
 from kerasx._validation import (
@@ -45,20 +47,48 @@ def read_curves(path):
     return data["epochs"], data["series"]
 
 
-def _draw_curves(figure, epochs, series, panels, best):
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    for ax, name in zip(axes, panels, strict=True):
+def grid_shape(n_panels, max_columns):
+    """``(rows, columns)`` of the panel grid: at most ``max_columns`` panels a row.
+
+    >>> grid_shape(7, 3), grid_shape(2, 3)
+    ((3, 3), (1, 2))
+    """
+    columns = min(n_panels, max_columns)
+    return -(-n_panels // columns), columns
+
+
+def best_epoch_title(best):
+    """The figure's title for ``best = (epoch, monitor, value)``, ``epoch`` counted from 1.
+
+    >>> best_epoch_title((7, "val_loss", 0.123456))
+    'best epoch 7 (epochs counted from 1, as Keras prints them): val_loss = 0.1235'
+    """
+    epoch, monitor, value = best
+    return (
+        f"best epoch {epoch} (epochs counted from 1, as Keras prints them): {monitor} = {value:.4g}"
+    )
+
+
+def _draw_curves(figure, epochs, series, panels, best, max_columns):
+    rows, columns = grid_shape(len(panels), max_columns)
+    axes = figure.subplots(rows, columns, squeeze=False).reshape(-1)
+    for ax, name in zip(axes, panels, strict=False):
         for key, label in ((name, "train"), ("val_" + name, "validation")):
             if key in series:
                 ax.plot(epochs, series[key], marker=".", label=label)
         if best is not None:
             ax.axvline(best[0], color="grey", linestyle="--", linewidth=1)
         ax.set_title(name)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch (from 1)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
+    for ax in axes[len(panels) :]:
+        ax.set_axis_off()
     if best is not None:
-        figure.suptitle(f"best epoch {best[0]}: {best[1]} = {best[2]:.4g}", fontsize="medium")
+        # ~12 characters of the medium font per inch: a narrow figure gets the title in lines.
+        width = int(12 * figure.get_figwidth())
+        figure.suptitle(textwrap.fill(best_epoch_title(best), width), fontsize="medium")
     figure.tight_layout()
 
 
@@ -76,7 +106,12 @@ class LearningCurves(keras.callbacks.Callback):
     """Draws every logged metric, train next to validation, to a PNG file after each epoch.
 
     One panel per metric (``loss``, ``accuracy``, ... with ``val_loss`` etc. in the same panel),
-    side by side, each ``panel_size`` inches; a dashed line marks the best epoch by ``monitor``.
+    each ``panel_size`` inches, at most ``max_columns`` in a row (7 metrics with the default 3:
+    a 3 × 3 grid, 960 × 720 pixels at the default size and dpi); a dashed line marks the best
+    epoch by ``monitor``, and the title names it. Epochs are counted from 1 on the plot and in
+    :meth:`best_epoch`, as Keras prints them (``Epoch 7/20``), while ``history.history`` lists
+    and Keras's callbacks (``EarlyStopping``, ``on_epoch_end(epoch)``) count from 0: the plot's
+    epoch 7 is ``history.history["val_loss"][6]``.
     The figure is drawn headless (matplotlib's Agg canvas, no ``pyplot``) on a background thread
     so training does not wait for it; the file is complete when ``fit`` returns, and it is
     always written whole (a reader or a crash meets the previous PNG or the new one).
@@ -90,8 +125,9 @@ class LearningCurves(keras.callbacks.Callback):
     last epoch is always drawn (at ``on_train_end``).
 
     **Crash-safe.** The numbers drawn are written whole, synchronously, to ``path + ".json"``
-    after every epoch (a few bytes per metric; see :func:`read_curves`): the PNG is drawn later
-    on the background thread, so a crash can cut it off before the last epochs. When a ``fit``
+    after every epoch, a few bytes per metric: ``{"epochs": [1, 2, ...], "series": {key:
+    [one value per epoch, NaN where the key was not logged]}}``. The PNG is drawn later on the
+    background thread, so a crash can cut it off before the last epochs. When a ``fit``
     starts at epoch ``k > 0`` (``keras.callbacks.BackupAndRestore`` restored it after a crash, or
     ``initial_epoch=k``), the curves of epochs ``1..k`` are read back from that file and the new
     epochs are drawn after them: each epoch appears once. A ``fit`` that starts at epoch 0
@@ -100,9 +136,12 @@ class LearningCurves(keras.callbacks.Callback):
     Args:
         path: the PNG file to (re)write.
         monitor: the logged key that defines the best epoch; a missing key is warned about once.
-        mode: ``"min"``, ``"max"``, or ``"auto"``: from the compiled metric's direction, a
-            kerasx metric's name, or the name (see ``kerasx/callbacks/_direction.py``).
+        mode: ``"min"``, ``"max"``, or ``"auto"``: the direction a compiled metric declares
+            (kerasx's metrics and Keras's built-ins do), else one read from the name: ``loss``,
+            errors and cross-entropies are better lower; accuracy, AUC, precision, recall,
+            F-scores, kappa and correlations higher; any other name warns and takes ``"min"``.
         panel_size: ``(width, height)`` of each panel in inches.
+        max_columns: the most panels in one row; more metrics wrap to further rows.
         dpi: resolution of the PNG.
         render_budget: the largest share of the training time spent drawing, in ``(0, 1]``,
             or ``None`` to redraw after every epoch.
@@ -128,6 +167,7 @@ class LearningCurves(keras.callbacks.Callback):
         panel_size=(4.0, 3.0),
         dpi=80,
         render_budget=0.02,
+        max_columns=3,
     ):
         super().__init__()
         self.path = check_path("path", path)
@@ -139,6 +179,7 @@ class LearningCurves(keras.callbacks.Callback):
             check_positive("panel_size", size)
         self.panel_size = tuple(float(size) for size in panel_size)
         self.dpi = check_int("dpi", dpi, minimum=1)
+        self.max_columns = check_int("max_columns", max_columns, minimum=1)
         if render_budget is not None:
             render_budget = float(
                 check_in_range("render_budget", render_budget, 0, 1, low_open=True)
@@ -195,12 +236,13 @@ class LearningCurves(keras.callbacks.Callback):
         if not self.panels:
             return
         series = {key: list(values) for key, values in self._series.items()}
-        figsize = (self.panel_size[0] * len(self.panels), self.panel_size[1])
+        rows, columns = grid_shape(len(self.panels), self.max_columns)
+        figsize = (self.panel_size[0] * columns, self.panel_size[1] * rows)
         _io.write_json(curves_state_path(self.path), {"epochs": self._epochs, "series": series})
         self._pending = (
             self.path,
             _draw_curves,
-            (list(self._epochs), series, list(self.panels), self.best_epoch()),
+            (list(self._epochs), series, list(self.panels), self.best_epoch(), self.max_columns),
             figsize,
             self.dpi,
         )
@@ -209,7 +251,11 @@ class LearningCurves(keras.callbacks.Callback):
             self._pending = None
 
     def best_epoch(self):
-        """``(epoch, monitor, value)`` of the best epoch so far (1-based), or ``None``."""
+        """``(epoch, monitor, value)`` of the best epoch so far, or ``None``.
+
+        ``epoch`` is counted from 1, as Keras prints epochs and as the plot shows them:
+        ``history.history[monitor][epoch - 1]`` is ``value``.
+        """
         values = self._series.get(self.monitor, [])
         if np.all(np.isnan(values)):  # none yet (np.all of an empty list is True)
             return None
@@ -234,6 +280,7 @@ class LearningCurves(keras.callbacks.Callback):
             "panel_size": self.panel_size,
             "dpi": self.dpi,
             "render_budget": self.render_budget,
+            "max_columns": self.max_columns,
         }
 
 
@@ -282,7 +329,7 @@ class ConfusionMatrixLogger(keras.callbacks.Callback):
     appear in ``history.history`` and in a :class:`HistoryFrame`); for ``C`` outputs (softmax)
     the prediction is the arg max and the ``C × C`` matrix is kept. Every matrix (rows = true
     class, columns = predicted, like ``sklearn.metrics.confusion_matrix``) is in
-    :attr:`matrices`. With ``path`` the latest matrix is drawn to a PNG each epoch.
+    ``matrices``. With ``path`` the latest matrix is drawn to a PNG each epoch.
 
     Cost: one inference pass over ``validation_data`` per epoch (Keras's own validation pass is
     not reachable from a callback). To avoid it, compile a

@@ -7,6 +7,7 @@
 """
 
 import argparse
+import difflib
 import errno
 import os
 import sys
@@ -31,6 +32,7 @@ __all__ = [
     "CommandParser",
     "existing_folder",
     "report_user_error",
+    "unrecognized_message",
 ]
 
 #: ``argparse`` types, each one of :mod:`kerasx._validation`'s checks on the parsed text.
@@ -88,15 +90,64 @@ def existing_folder(expected):
     return folder
 
 
+#: The attribute of a parsed namespace naming the parser that met unknown arguments.
+_UNRECOGNIZED_BY = "_kerasx_unrecognized_by"
+
+
+def unrecognized_message(extras, options):
+    """The error for the arguments no option took, with the nearest known option for each.
+
+    Only the unknown options are named (a value after one, ``cnn`` in ``--modle cnn``, was left
+    over because its option was unknown), each with ``difflib``'s closest known option.
+
+    >>> unrecognized_message(["--modle", "cnn"], ["--model", "--epochs", "--help"])
+    'unrecognized argument --modle (did you mean --model?)'
+    >>> unrecognized_message(["--epoch=3", "--zzz"], ["--model", "--epochs"])
+    'unrecognized arguments --epoch=3 (did you mean --epochs?), --zzz'
+    >>> unrecognized_message(["extra"], ["--model"])
+    'unrecognized argument extra'
+    """
+    named = [extra for extra in extras if extra.startswith("-")] or list(extras)
+    words = []
+    for extra in named:
+        near = difflib.get_close_matches(extra.split("=", 1)[0], options, n=1, cutoff=0.6)
+        words.append(f"{extra} (did you mean {near[0]}?)" if near else extra)
+    return f"unrecognized argument{'s' if len(words) > 1 else ''} {', '.join(words)}"
+
+
 class CommandParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose errors are one line ``<prog>: <message>`` and exit status 2.
 
     ``argparse`` normally prints the usage block first; a kerasx command prints only the line,
-    the same shape as every other error it reports (``--help`` still shows the usage).
+    the same shape as every other error it reports (``--help`` still shows the usage). An
+    unknown option is reported by the command that met it, with the nearest known option:
+    ``kerasx malaria: unrecognized argument --modle (did you mean --model?)``, where
+    ``argparse`` alone says ``kerasx: unrecognized arguments: --modle cnn``.
     """
 
     def error(self, message):
         self.exit(2, f"{self.prog}: {message}\n")
+
+    def parse_known_args(self, args=None, namespace=None):
+        # A command's parser runs inside the top parser's; the innermost one that is left with
+        # unknown arguments marks the namespace, so parse_args can name that command.
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras and not hasattr(namespace, _UNRECOGNIZED_BY):
+            setattr(namespace, _UNRECOGNIZED_BY, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        parser = vars(namespace).pop(_UNRECOGNIZED_BY, self)
+        if extras:
+            options = [
+                option
+                for action in parser._actions  # argparse keeps its options nowhere public
+                for option in action.option_strings
+                if option.startswith("--")
+            ]
+            parser.error(unrecognized_message(extras, options))
+        return namespace
 
 
 #: ``OSError`` numbers that are the user's to fix (a full disk, a read-only place), not bugs.

@@ -57,11 +57,38 @@ def _n_features(shape):
     return math.prod(d for d in shape[1:] if d is not None)
 
 
+def _times(*factors):
+    return " × ".join(str(f) for f in factors)
+
+
+def _weights_formula(layer):
+    """The count of a layer's weights as a product, e.g. ``4 × 64`` for a batch normalization."""
+    sizes = [math.prod(w.shape) for w in layer.weights]
+    if not sizes:
+        return ""
+    if len(set(sizes)) == 1 and len(sizes) > 1:
+        return _times(len(sizes), sizes[0])
+    return " + ".join(str(size) for size in sizes)
+
+
 def _layer_row(layer):
+    """One row: what one unit of the layer sees, how many units, and the count as a formula.
+
+    A convolution's unit is a filter: it sees kernel height × width × input channels values
+    (the same at every position), so ``inputs`` is that and ``units`` the number of filters.
+    """
+    bias = getattr(layer, "use_bias", False)
     if isinstance(layer, keras.layers.Dense):
         inputs, units = int(layer.kernel.shape[0]), int(layer.units)
+        formula = f"({inputs} + 1) × {units}" if bias else _times(inputs, units)
+    elif isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
+        kernel = [int(d) for d in layer.kernel.shape[:-1]]  # (*window, input channels)
+        inputs, units = math.prod(kernel), int(layer.filters)
+        seen = "×".join(str(d) for d in kernel)
+        formula = f"({seen} + 1) × {units}" if bias else f"{seen} × {units}"
     else:
         inputs, units = _n_features(layer.input.shape), _n_features(layer.output.shape)
+        formula = _weights_formula(layer)
     trainable = sum(math.prod(w.shape) for w in layer.trainable_weights)
     return {
         "layer": layer.name,
@@ -70,6 +97,7 @@ def _layer_row(layer):
         "units": units,
         "params": int(layer.count_params()),
         "trainable": int(trainable),
+        "formula": formula,
     }
 
 
@@ -77,7 +105,13 @@ def parameter_breakdown(model):
     """The course's hand count of a model's parameters, one row per layer.
 
     For a ``Dense`` layer ``inputs`` is the length of its input vector and ``units`` its number
-    of neurons, and ``params`` is (inputs + 1) × units with a bias, inputs × units without.
+    of neurons, and ``params`` is (inputs + 1) × units with a bias, inputs × units without. For
+    a convolution (``Conv1D``, ``Conv2D``, ``Conv3D``) a unit is a filter: ``inputs`` is what one
+    filter sees, kernel height × width × input channels (the same window slides over every
+    position, so the image size does not count), and ``units`` the number of filters; the same
+    formula gives ``params``. Other layers get their input and output features per sample.
+    ``formula`` writes each count out, e.g. ``(3×3×32 + 1) × 64`` for a 3×3 convolution from 32
+    to 64 channels, ``4 × 64`` for a batch normalization (γ, β, moving mean and variance).
     ``params`` counts every weight, including non-trainable ones such as a ``Normalization``
     layer's statistics, so the column sums to ``model.count_params()``; ``trainable`` counts the
     trainable ones only. Layers without weights (``Flatten``, ``Dropout``) get a row with 0.
@@ -87,7 +121,7 @@ def parameter_breakdown(model):
 
     Returns:
         A pandas ``DataFrame`` with columns ``layer``, ``type``, ``inputs``, ``units``,
-        ``params`` and ``trainable``.
+        ``params``, ``trainable`` and ``formula``.
 
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4), keras.layers.Dense(3)])
     >>> table = parameter_breakdown(model)
@@ -95,6 +129,9 @@ def parameter_breakdown(model):
     [[2, 4, 12], [4, 3, 15]]
     >>> int(table["params"].sum()) == model.count_params()
     True
+    >>> conv = keras.Sequential([keras.Input((28, 28, 3)), keras.layers.Conv2D(8, 3)])
+    >>> parameter_breakdown(conv)[["inputs", "units", "params", "formula"]].values.tolist()
+    [[27, 8, 224, '(3×3×3 + 1) × 8']]
     """
     import pandas as pd
 
@@ -105,4 +142,5 @@ def parameter_breakdown(model):
         for layer in model.layers
         if not isinstance(layer, keras.layers.InputLayer)
     ]
-    return pd.DataFrame(rows, columns=["layer", "type", "inputs", "units", "params", "trainable"])
+    columns = ["layer", "type", "inputs", "units", "params", "trainable", "formula"]
+    return pd.DataFrame(rows, columns=columns)
