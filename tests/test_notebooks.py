@@ -30,6 +30,7 @@ FIGURES = {
     "07_hyperparameter_search.py": 0,
     "08_save_load_continue.py": 0,
     "09_malaria_cnn.py": 4,
+    "10_intervals_by_patient.py": 1,
 }
 
 

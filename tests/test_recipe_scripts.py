@@ -93,6 +93,39 @@ def check_save_load(out):
     assert len(steps) == 2 and all(0 < int(a) < int(b) for a, b in steps)
 
 
+def check_intervals(out):
+    """The interval by patient is wider than Wilson's, as the design effect predicts, and only it
+    covers the simulation's true accuracy ~95% of the time."""
+    interval = NUMBER + r" \[" + NUMBER + ", " + NUMBER + r"\]\s+width " + NUMBER
+    rows = {}
+    for how in ("Wilson (cells independent)", "bootstrap by cell", "bootstrap by patient"):
+        match = re.search(rf"^MLP\s+{re.escape(how)}\s+{interval}$", out, re.M)
+        assert match, how
+        estimate, low, high, width = (float(g) for g in match.groups())
+        assert low <= estimate <= high and abs(high - low - width) < 2e-3, match.group(0)
+        rows[how] = estimate, width
+    assert len({estimate for estimate, _ in rows.values()}) == 1  # one accuracy, three intervals
+    wilson, by_cell, by_patient = (width for _, width in rows.values())
+    assert abs(by_cell / wilson - 1) < 0.3 and by_patient > 1.2 * wilson, rows
+    deff = numbers_after("design effect 1 + (m - 1) rho =", out, 1)[0]
+    predicted, measured = (
+        float(g)
+        for g in re.search(rf"predicted sqrt\(deff\) = {NUMBER}, measured {NUMBER}", out).groups()
+    )
+    assert deff > 1 and abs(predicted / measured - 1) < 0.3, (deff, predicted, measured)
+    coverage = {
+        how: numbers_after(f"coverage of the 95% interval, {how}", out, 1)[0]
+        for how in ("Wilson (cells independent)", "bootstrap by cell", "bootstrap by patient")
+    }
+    assert 0.88 <= coverage["bootstrap by patient"] <= 1.0, coverage
+    assert coverage["bootstrap by cell"] < coverage["bootstrap by patient"] - 0.08, coverage
+    assert coverage["Wilson (cells independent)"] < 0.9, coverage
+    assert re.search(r"95% bootstrap CI by patient, \d+ patients\); McNemar p", out)
+    assert "infected when >= 1 cell scores > 0.5:" in out
+    assert 0 <= numbers_after("coverage by patient", out, 1)[0] <= 1
+    assert "SYNTHETIC" in out
+
+
 CHECKS = {
     "01_logistic_by_hand.py": check_by_hand,
     "02_keras_logistic.py": check_keras_logistic,
@@ -103,6 +136,7 @@ CHECKS = {
     "07_hyperparameter_search.py": check_search,
     "08_save_load_continue.py": check_save_load,
     "09_malaria_cnn.py": check_cnn,
+    "10_intervals_by_patient.py": check_intervals,
 }
 
 

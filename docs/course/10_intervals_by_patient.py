@@ -1,0 +1,1 @@
+../../recipes/10_intervals_by_patient.py
