@@ -20,6 +20,7 @@ from tuning_helpers import no_training  # noqa: F401
 
 from kerasx.cli import build_parser, main
 from kerasx.commands.tune import demo_data
+from kerasx.tuning.config import OBJECTIVES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,8 +50,8 @@ BAD_INPUTS = [
     (["--epochs", "ten"], "argument --epochs: expected an integer >= 1. Received: 'ten'"),
     (["--data", "missing_folder"], "argument --data: expected 'tfds', 'synthetic' or an existing "
      "folder. Received: 'missing_folder' (no such folder)"),
-    (["--objective", "val_nothing"], "argument --objective: expected one of ('accuracy', 'loss', "
-     "'val_accuracy', 'val_loss'). Received: 'val_nothing'"),
+    (["--objective", "val_nothing"], "Invalid value for argument `objective`. Expected one of "
+     f"{OBJECTIVES!r}. Received: objective='val_nothing'"),
     (["--tuner", "sklearn", "--cv", "1"], "argument --cv: expected an integer >= 2. Received: '1'"),
     (["--tuner", "grid"], "argument --tuner: expected one of ('hyperband', 'random', 'bayesian', "
      "'sklearn'). Received: 'grid'"),
@@ -59,8 +60,8 @@ BAD_INPUTS = [
     (["--trials-per-process", "0"], "argument --trials-per-process: expected an integer >= 1. "
      "Received: '0'"),
     (["--tuner", "sklearn", "--objective", "val_loss"], "Invalid value for argument `objective`. "
-     "Expected 'val_accuracy' with tuner='sklearn' (its cross-validated accuracy). "
-     "Received: objective='val_loss'"),
+     "Expected one of ('val_accuracy', 'val_auc', 'val_matthews_correlation') with "
+     "tuner='sklearn' (its cross-validated scores). Received: objective='val_loss'"),
     (["--split", "row"], "argument --split: expected one of ('patient', 'cell'). Received: 'row'"),
     (["--data", "synthetic", "--split", "patient"], "Invalid value for argument `split`. Expected "
      "'cell' for 'tfds', 'synthetic' and the built-in data (they have no patient ids). "
@@ -147,7 +148,8 @@ def test_options_follow_the_config_fields():
 
 def test_a_short_random_search_writes_its_folder(tmp_path, capsys):
     out = tmp_path / "search"
-    argv = ["--tuner", "random", "--max-trials", "1", "--epochs", "2", "--seed", "3"]
+    argv = ["--tuner", "random", "--max-trials", "2", "--epochs", "2",
+            "--objective", "val_matthews_correlation", "--seed", "3"]  # fmt: skip
     assert run_main([*argv, "--out", str(out)]) == 0
     stdout = capsys.readouterr().out
     assert "[kerasx tune] data: 480 training rows" in stdout and "COMPLETED" in stdout
@@ -159,7 +161,10 @@ def test_a_short_random_search_writes_its_folder(tmp_path, capsys):
     best = json.loads((out / "best.json").read_text())
     assert 0.5 < best["test_accuracy"] <= 1.0
     assert best["validation"]["summary"] == "held-out rows (cell split): the last 96 of 480 rows"
-    assert len(pd.read_csv(out / "trials.csv")) == 1 and (out / "best_model.keras").exists()
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2 and (out / "best_model.keras").exists()
+    assert record["objective"] == "val_matthews_correlation"
+    assert best["best_score"] == trials["score"].max()  # MCC: higher is better
     # The same folder with another seed is another search: refused in one line, exit 2.
     assert run_main([*argv[:-1], "4", "--out", str(out)]) == 2
     assert capsys.readouterr().err.startswith("kerasx tune: Invalid value for argument `out`.")

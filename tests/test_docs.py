@@ -84,7 +84,7 @@ def test_public_modules_include_the_package_submodules():
     found = set(public_modules())
     submodules = {name for name in kerasx.__all__ if name not in ("__version__", "InvalidArgument")}
     assert {f"kerasx.{name}" for name in submodules} <= found
-    assert "kerasx.cli" in found and "kerasx.tuning.search" in found
+    assert "kerasx.cli" in found and "kerasx.tuning.folder" in found
     assert not any("._" in name for name in found)
 
 
@@ -118,7 +118,7 @@ def test_every_public_module_with_names_of_its_own_has_a_reference_entry(invento
         own = set(getattr(module, "__all__", ())) - set(getattr(parent, "__all__", ()))
         if module_name == "kerasx" or module_name.rsplit(".", 1)[1] in kerasx.__all__ or own:
             needed.add(module_name)
-    assert {"kerasx", "kerasx.losses", "kerasx.cli", "kerasx.tuning.search"} <= needed
+    assert {"kerasx", "kerasx.losses", "kerasx.cli", "kerasx.tuning.folder"} <= needed
     assert needed - inventory == set()
 
 

@@ -13,6 +13,7 @@ import pytest
 from tuning_helpers import no_training, separable_data, small_space  # noqa: F401
 
 from kerasx.tuning import MLPHyperModel, TuneConfig, make_tuner, randomized_search, tune
+from kerasx.tuning.config import OBJECTIVES
 
 TUNING = pathlib.Path(__file__).resolve().parents[1] / "kerasx" / "tuning"
 
@@ -66,18 +67,18 @@ class TestValidation:
                 built.append(hp)
                 return super().build(hp)
 
-        expected = "Expected one of ('accuracy', 'loss', 'val_accuracy', 'val_loss'). Received: objective='val_acc'"
+        expected = f"Expected one of {OBJECTIVES!r}. Received: objective='val_acc'"
         with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
             make_tuner(Spy((4,)), tuner="random", objective="val_acc", directory=tmp_path)
-        with pytest.raises(ValueError, match="objective='auc'"):
-            make_tuner(Spy((4,)), objective=keras_tuner.Objective("auc", "max"), directory=tmp_path)
+        with pytest.raises(ValueError, match="objective='f1'"):
+            make_tuner(Spy((4,)), objective=keras_tuner.Objective("f1", "max"), directory=tmp_path)
         assert built == [] and os.listdir(tmp_path) == []
 
     @pytest.mark.usefixtures("no_training")
     def test_tune_rejects_bad_arguments_before_training(self, tmp_path):
         X, y = separable_data(20)
         with pytest.raises(ValueError, match="argument `objective`"):
-            tune(X, y, out=tmp_path / "a", tuner="random", objective="val_auc", progress=False)
+            tune(X, y, out=tmp_path / "a", tuner="random", objective="val_f1", progress=False)
         with pytest.raises(ValueError, match="argument `tuner`"):
             tune(X, y, out=tmp_path / "b", tuner="grid", progress=False)
         with pytest.raises(ValueError, match="argument `objective`"):
@@ -117,7 +118,7 @@ BAD_FIELDS = [
     ("max_trials", 0, "an integer >= 1"),
     ("epochs", -1, "an integer >= 1"),
     ("epochs", 2.5, "an integer >= 1"),
-    ("objective", "val_nothing", "one of ('accuracy', 'loss', 'val_accuracy', 'val_loss')"),
+    ("objective", "val_nothing", f"one of {OBJECTIVES!r}"),
     ("validation_split", 1.0, "a float in (0, 1)"),
     ("batch_size", 0, "an integer >= 1"),
     ("cv", 1, "an integer >= 2"),
@@ -126,7 +127,7 @@ BAD_FIELDS = [
     ("overwrite", "yes", "True or False"),
     ("trials_per_process", 0, "an integer >= 1"),
     ("split", "row", "one of ('patient', 'cell')"),
-    ("hypermodel", "mlp", "an MLPHyperModel or None"),
+    ("hypermodel", "mlp", "a keras_tuner.HyperModel, a build function or None"),
 ]
 
 
@@ -155,9 +156,11 @@ class TestTuneConfig:
             TuneConfig(out=tmp_path / "file")
         assert TuneConfig(out=tmp_path).out == os.fspath(tmp_path)
 
-    def test_sklearn_optimizes_only_its_cross_validated_accuracy(self, tmp_path):
-        with pytest.raises(ValueError, match="Expected 'val_accuracy' with tuner='sklearn'"):
+    def test_sklearn_optimizes_only_its_cross_validated_scores(self, tmp_path):
+        with pytest.raises(ValueError, match=r"Expected one of \('val_accuracy', 'val_auc', "
+                           r"'val_matthews_correlation'\) with tuner='sklearn'"):  # fmt: skip
             TuneConfig(out=tmp_path, tuner="sklearn", objective="val_loss")
+        assert TuneConfig(out=tmp_path, tuner="sklearn", objective="val_auc").objective == "val_auc"
         for tuner in ("hyperband", "random", "bayesian"):
             assert (
                 TuneConfig(out=tmp_path, tuner=tuner, objective="val_loss").objective == "val_loss"
@@ -194,8 +197,9 @@ class TestTuneConfig:
         assert TuneConfig(out=tmp_path, tuner=tuner, max_trials=max_trials).trial_limit == limit
 
     def test_identity_names_what_makes_a_search_different(self, tmp_path):
-        """``cv`` and ``wrapper`` identify a scikit-learn search only (the search.json format)."""
-        keras_tuner_identity = TuneConfig(out=tmp_path, tuner="random", cv=3).identity()
+        """``wrapper`` identifies a scikit-learn search only, ``cv`` a cross-validated one (a
+        hold-out KerasTuner search records none: the search.json format before ``cv``)."""
+        keras_tuner_identity = TuneConfig(out=tmp_path, tuner="random").identity()
         assert keras_tuner_identity == {
             "tuner": "random",
             "epochs": 10,
@@ -206,6 +210,8 @@ class TestTuneConfig:
         sklearn_identity = TuneConfig(out=tmp_path, tuner="sklearn", cv=3).identity()
         assert sklearn_identity == {**keras_tuner_identity, "tuner": "sklearn", "cv": 3,
                                     "wrapper": "scikeras"}  # fmt: skip
+        assert TuneConfig(out=tmp_path, tuner="sklearn").identity()["cv"] == 5  # its default
+        assert TuneConfig(out=tmp_path, tuner="random", cv=3).identity()["cv"] == 3
 
     @pytest.mark.usefixtures("no_training")
     def test_tune_takes_a_config_or_its_fields(self, tmp_path):

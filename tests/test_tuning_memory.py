@@ -137,7 +137,7 @@ def test_no_model_outlives_its_trial(tmp_path, monkeypatch):
     assert tracker.alive() == 0, f"{tracker.alive()} of {len(tracker.refs)} models still alive"
 
     tracker = ModelTracker()
-    monkeypatch.setattr("kerasx.tuning.sklearn_search.build_mlp", tracker)
+    monkeypatch.setattr("kerasx.tuning.estimators.build_mlp", tracker)
     randomized_search(X, y, n_iter=5, cv=2, epochs=1, wrapper="keras", refit=False)
     assert len(tracker.refs) == 10 and tracker.alive() == 0
 

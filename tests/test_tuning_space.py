@@ -8,12 +8,28 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 from sklearn.model_selection import ParameterSampler
-from tuning_helpers import declared_space, dense_layers, random_draws
+from tuning_helpers import declared_space, dense_layers, random_draws, separable_data
 
-from kerasx.tuning import MLPHyperModel, build_mlp, course_param_distributions, malaria_search_space
-from kerasx.tuning.distributions import search_range, zero_or_log_uniform
-from kerasx.tuning.sklearn_search import make_estimator, resolve_param_distributions
+from kerasx.tuning import (
+    MLPHyperModel,
+    build_mlp,
+    course_param_distributions,
+    malaria_search_space,
+    randomized_search,
+    search,
+)
+from kerasx.tuning.distributions import (
+    Choices,
+    Sampled,
+    SearchRange,
+    search_dimension,
+    search_range,
+    zero_or_log_uniform,
+)
+from kerasx.tuning.estimators import make_estimator
+from kerasx.tuning.sklearn_search import resolve_param_distributions
 from kerasx.tuning.space import MLP_DEFAULTS, MLP_PARAMS
 
 # ----------------------------------------------------------------------------------------------
@@ -288,3 +304,161 @@ class TestBuild:
     def test_course_malaria_mlp_parameter_count(self):
         model = build_mlp(1, 300, input_shape=(30000,))
         assert model.count_params() == 30001 * 300 + 301
+
+
+# ----------------------------------------------------------------------------------------------
+# Any space as people write it: one mapping (search_dimension), two searches
+
+
+def keras_tuner_dimension_draws(dimension, n):
+    """``n`` values KerasTuner's own samplers draw for ``dimension`` (text choices mapped back)."""
+    hp = keras_tuner.HyperParameters()
+    dimension.declare(hp)
+    (declared,) = hp.space
+    draws = [declared.random_sample(seed * 7919) for seed in range(n)]
+    if isinstance(dimension, Choices) and dimension._as_text():
+        by_text = {repr(value): value for value in dimension.values}
+        draws = [by_text[d] for d in draws]
+    return draws
+
+
+def sklearn_dimension_draws(dimension, n):
+    return [d["x"] for d in ParameterSampler({"x": dimension.sampler()}, n, random_state=0)]
+
+
+AS_WRITTEN = {
+    "np.arange(4, 33)": np.arange(4, 33),
+    "range(1, 4)": range(1, 4),
+    "[32, 64, 96]": [32, 64, 96],
+    "np.arange(4, 33, 4)": np.arange(4, 33, 4),
+    "['relu', 'tanh']": ["relu", "tanh"],
+    "np.arange(0.0, 0.5, 0.1)": np.arange(0.0, 0.5, 0.1),
+    "[None, (64, 32)]": [None, (64, 32)],
+    "(2, 9)": (2, 9),
+    "(0.1, 0.5)": (0.1, 0.5),
+    "(1e-4, 1e-1, 'log')": (1e-4, 1e-1, "log"),
+    "(16, 512, 'log')": (16, 512, "log"),
+    "loguniform(3e-4, 3e-2)": stats.loguniform(3e-4, 3e-2),
+    "reciprocal(3e-4, 3e-2)": stats.reciprocal(3e-4, 3e-2),
+    "uniform(0.1, 0.4)": stats.uniform(0.1, 0.4),
+    "randint(1, 5)": stats.randint(1, 5),
+}
+
+
+@pytest.mark.filterwarnings("ignore:The total space of parameters")
+@pytest.mark.parametrize("written", AS_WRITTEN)
+def test_both_searches_draw_the_same_distribution_from_any_form(written):
+    """KerasTuner's draws and RandomizedSearchCV's come from one distribution: the same values
+    in the same shares (discrete), or a two-sample Kolmogorov–Smirnov test that does not tell
+    them apart (continuous, on the log scale for a log range).
+
+    Catches a form one search reads differently, e.g. ``np.arange`` refused by one side, or a
+    ``loguniform`` searched on a linear scale by KerasTuner."""
+    dimension = search_dimension("x", AS_WRITTEN[written])
+    n = 2000
+    keras_tuner_draws = keras_tuner_dimension_draws(dimension, n)
+    sklearn_draws = sklearn_dimension_draws(dimension, n)
+    discrete = isinstance(dimension, Choices) or dimension.integer
+    if discrete:
+        values = sorted(set(map(repr, keras_tuner_draws)) | set(map(repr, sklearn_draws)))
+        for value in values:
+            shares = [np.mean([repr(d) == value for d in draws])
+                      for draws in (keras_tuner_draws, sklearn_draws)]  # fmt: skip
+            assert abs(shares[0] - shares[1]) < 0.05, (value, shares)
+        if isinstance(AS_WRITTEN[written], (list, range, np.ndarray)):  # as written, nothing else
+            assert set(map(repr, sklearn_draws)) == set(map(repr, dimension.sampler()))
+    else:
+        kt, sk = np.asarray(keras_tuner_draws), np.asarray(sklearn_draws)
+        for draws in (kt, sk):
+            assert (
+                dimension.low * (1 - 1e-9)
+                <= draws.min()
+                <= draws.max()
+                <= dimension.high * (1 + 1e-9)
+            )
+        if dimension.scale == "log":
+            kt, sk = np.log(kt), np.log(sk)
+        assert stats.ks_2samp(kt, sk).pvalue > 0.001
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (np.arange(4, 33), SearchRange("x", 4, 32, "linear", True, 1)),
+        ([32, 64, 96], SearchRange("x", 32, 96, "linear", True, 32)),
+        ((2, 9), SearchRange("x", 2, 9, "linear", True)),
+        ((1e-4, 1e-1, "log"), SearchRange("x", 1e-4, 1e-1, "log")),
+        (stats.reciprocal(3e-4, 3e-2), SearchRange("x", 3e-4, 3e-2, "log")),
+        (stats.randint(1, 5), SearchRange("x", 1, 4, "linear", True)),
+        ([3, 1, 2], Choices("x", (3, 1, 2))),
+        ((16, 64, 32), Choices("x", (16, 64, 32))),  # three numbers: a choice, not a range
+        (np.float64(0.5), Choices("x", (0.5,))),
+        ("relu", Choices("x", ("relu",))),
+    ],
+    ids=repr,
+)
+def test_search_dimension_reads_each_form(written, expected):
+    assert search_dimension("x", written) == expected
+
+
+def test_the_sklearn_side_draws_from_what_was_written():
+    """The course's distribution and lists reach ``RandomizedSearchCV`` as they are."""
+    course = stats.reciprocal(3e-4, 3e-2)
+    assert search_dimension("lr", course).sampler() is course
+    assert search_dimension("n", np.arange(4, 8)).sampler() == [4, 5, 6, 7]
+    norm = stats.norm(0, 1)
+    dimension = search_dimension("x", norm)
+    assert isinstance(dimension, Sampled) and dimension.sampler() is norm
+    message = r"Expected for KerasTuner a list.*Received: x=norm\(0, 1\)"
+    with pytest.raises(ValueError, match=message):
+        dimension.declare(keras_tuner.HyperParameters())
+
+
+@pytest.mark.parametrize(
+    ("name", "written", "message"),
+    [
+        ("x", [], "Expected at least one value"),
+        ("x", np.zeros((2, 2)), "Expected a 1-D array of values. Received: x=an array of shape (2, 2)"),
+        ("x", {"low": 1}, "Expected a list, tuple, range, 1-D NumPy array, scipy.stats distribution"),
+        ("x", (5, 1), "Expected a (low, high) pair with low <= high"),
+        ("x", (0.0, 1.0, "log"), "Expected a (low, high) pair of numbers > 0"),
+    ],
+)  # fmt: skip
+def test_search_dimension_refuses_what_it_cannot_read(name, written, message):
+    with pytest.raises(ValueError) as error:
+        search_dimension(name, written)
+    assert message in str(error.value)
+
+
+def test_the_mlp_takes_any_form_within_its_domain():
+    hypermodel = MLPHyperModel((4,), n_neurons=np.arange(4, 33), n_hidden=[1, 2],
+                               learning_rate=stats.loguniform(1e-3, 1e-2))  # fmt: skip
+    assert hypermodel.ranges["n_neurons"] == [4, 32]
+    assert hypermodel.ranges["learning_rate"] == {"low": 1e-3, "high": 1e-2, "scale": "log"}
+    _, draws = random_draws(hypermodel, 200)
+    assert {d["n_neurons"] for d in draws} <= set(range(4, 33))
+    assert {d["n_hidden"] for d in draws} == {1, 2}
+    for name, written in (("dropout", [0.0, 0.2, 1.5]), ("n_neurons", np.arange(0, 4))):
+        with pytest.raises(ValueError, match=f"argument `{name}`"):
+            MLPHyperModel((4,), **{name: written})
+        with pytest.raises(ValueError, match=f"argument `{name}`"):
+            resolve_param_distributions({name: written})
+
+
+@pytest.mark.filterwarnings("ignore:The total space of parameters")
+def test_the_course_space_runs_unchanged_in_the_sklearn_search():
+    """The course's ``param_distributions`` (``np.arange``, a list, ``reciprocal``) as
+    ``RandomizedSearchCV`` gets it, and the same dict through ``search(tuner="sklearn")``
+    (KerasTuner's side: ``tests/test_tuning_models.py``)."""
+    X, y = separable_data(80)
+    course = {"n_hidden": [0, 1, 2, 3], "n_neurons": np.arange(4, 33),
+              "learning_rate": stats.reciprocal(3e-4, 3e-2)}  # fmt: skip
+    fitted = randomized_search(X, y, param_distributions=course, n_iter=2, cv=2, epochs=1,
+                               wrapper="keras", refit=False)  # fmt: skip
+    expected = list(ParameterSampler(course, 2, random_state=0))
+    assert [p["n_neurons"] for p in fitted.cv_results_["params"]] == [
+        p["n_neurons"] for p in expected
+    ]
+    result = search(build_mlp, X, y, space=course, tuner="sklearn", wrapper="keras", cv=2,
+                    max_trials=1, epochs=1)  # fmt: skip
+    assert 4 <= result["best_hyperparameters"]["n_neurons"] <= 32

@@ -3,9 +3,12 @@
 The search options are the fields of :class:`kerasx.tuning.TuneConfig`, turned into options
 here with the same checks (``--max-trials`` is ``max_trials``, and so on); only the data options
 (``--data``, ``--fraction``, ``--image-size``) and ``--out`` belong to the command itself. Every
-option is checked at parse time; ``--objective`` is one of ``loss``, ``accuracy`` and their
-``val_`` forms (what the MLP compiles), ``val_accuracy`` only with ``--tuner sklearn`` (checked
-before the data is loaded). ``--split`` (a config field) says how the data is split and how
+option is checked at parse time, and the options together before the data is loaded:
+``--objective`` is the loss or any metric the model compiles, plain or ``val_`` (the MLP's:
+``accuracy``, ``auc``, ``matthews_correlation``; a wrong name gets the list), maximized or
+minimized as the metric itself says; ``--tuner sklearn`` scores ``val_accuracy``, ``val_auc``
+or ``val_matthews_correlation`` by cross-validation. ``--split`` (a config field) says how the
+data is split and how
 trials validate: ``patient`` (the default for a folder) keeps every patient's cells on one side of
 the train/test split and validates each trial on held-out patients; ``cell`` (the default for
 ``tfds``, ``synthetic`` and the built-in data, which have no patient ids) splits and validates by
@@ -19,6 +22,7 @@ row.
 3
 """
 
+import argparse
 import dataclasses
 
 from kerasx._validation import argument_type, invalid_value
@@ -27,10 +31,11 @@ from kerasx.commands._common import DATA_SOURCE, FRACTION, OUTPUT_DIR, POSITIVE_
 __all__ = ["DESCRIPTION", "HELP", "NAME", "add_arguments", "config_from_args", "demo_data", "run"]
 
 NAME = "tune"
-HELP = "search the MLP's hyperparameters"
+HELP = "search the hyperparameters of the MLP or of a model of one's own"
 DESCRIPTION = (
-    "Search the malaria MLP's hyperparameters; writes trials.csv, best_model.keras and best.json "
-    "to --out and resumes from it."
+    "Search the hyperparameters of the malaria MLP, or of your own model (--model "
+    "module:function); writes trials.csv, best_model.keras and best.json to --out and resumes "
+    "from it."
 )
 
 
@@ -59,6 +64,15 @@ def add_arguments(parser):
         default="kerasx_tune",
         help="output folder: trials.csv, best_model.keras, best.json; rerun to resume",
     )
+    parser.add_argument(
+        "--model",
+        type=_model_spec,
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="your own model instead of the MLP, imported as uvicorn imports an app "
+        "(the current folder is on the import path): a KerasTuner build function build(hp) "
+        "returning a compiled model, or a keras_tuner.HyperModel; KerasTuner tuners only",
+    )
     _, options = _config_fields()
     for field, parse, check, help_text in options:
         flag = "--" + field.name.replace("_", "-")
@@ -71,10 +85,32 @@ def add_arguments(parser):
             parser.add_argument(flag, type=kind, default=default, help=help_text + shown)
 
 
+def _model_spec(text):
+    """``--model``'s form, ``module:function``, checked at parse time (imported when it runs)."""
+    module, _, attribute = text.partition(":")
+    if not module or not attribute or ":" in attribute:
+        raise argparse.ArgumentTypeError(
+            f"expected MODULE:FUNCTION, e.g. my_models:build_model. Received: {text!r}"
+        )
+    return text
+
+
 def config_from_args(args):
-    """The :class:`~kerasx.tuning.TuneConfig` of parsed arguments (cross-option checks run here)."""
+    """The :class:`~kerasx.tuning.TuneConfig` of parsed arguments (cross-option checks run here).
+
+    ``--model`` is imported here (:func:`kerasx.tuning.models.load_build_function`): an error
+    in its name is one line, before any data is loaded.
+    """
     config_class, options = _config_fields()
     values = {field.name: getattr(args, field.name) for field, *_ in options}
+    spec = getattr(args, "model", None)
+    if spec is not None:
+        if values["tuner"] == "sklearn":
+            expected = "a KerasTuner tuner with --model (--tuner sklearn searches the MLP)"
+            raise invalid_value("tuner", expected, "sklearn")
+        from kerasx.tuning.models import as_hypermodel, load_build_function
+
+        values["hypermodel"] = as_hypermodel(load_build_function(spec))
     return config_class(out=args.out, **values)
 
 
@@ -139,6 +175,8 @@ def run(args):
     if groups is not None:
         rows += f" of {len(set(groups))} patients"
     print(f"[kerasx tune] data: {rows}, {X_train.shape[1:]} features; split: {config.split}")
+    if args.model is not None:
+        print(f"[kerasx tune] model: {args.model}")
     from kerasx.tuning import tune
 
     tune(X_train, y_train, groups=groups, X_test=X_test, y_test=y_test, config=config)

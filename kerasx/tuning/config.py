@@ -24,9 +24,11 @@ __all__ = [
     "KERAS_TUNERS",
     "MLP_METRICS",
     "OBJECTIVES",
+    "SKLEARN_OBJECTIVES",
     "TUNERS",
     "WRAPPERS",
     "TuneConfig",
+    "objective_name",
     "objective_names",
 ]
 
@@ -37,27 +39,49 @@ TUNERS = (*KERAS_TUNERS, "sklearn")
 WRAPPERS = ("scikeras", "keras")
 #: How trials validate: on held-out patients (``groups`` given) or on held-out rows.
 SPLITS = ("patient", "cell")
-#: The metrics :func:`kerasx.tuning.build_mlp` compiles, besides the loss.
-MLP_METRICS = ("accuracy",)
+#: The metrics :func:`kerasx.tuning.build_mlp` compiles for a binary output, besides the loss
+#: (Keras's accuracy and AUC, kerasx's Matthews correlation); for more classes it has no AUC.
+MLP_METRICS = ("accuracy", "auc", "matthews_correlation")
 _DEFAULT_MAX_TRIALS = 10
+_DEFAULT_FOLDS = 5
 
 
 def objective_names(metrics=MLP_METRICS):
     """The objectives a search may use: the loss and ``metrics``, each plain and ``val_``.
 
-    >>> objective_names()
+    >>> objective_names(("accuracy",))
     ('accuracy', 'loss', 'val_accuracy', 'val_loss')
     """
-    names = ("loss", *metrics)
+    names = tuple(dict.fromkeys(("loss", *metrics)))
     return tuple(sorted(names + tuple(f"val_{name}" for name in names)))
 
 
+#: The objectives of the MLP's search (:func:`kerasx.tuning.build_mlp`, binary output).
 OBJECTIVES = objective_names()
 
+#: The objectives ``tuner="sklearn"`` can score by cross-validation, and the scikit-learn
+#: scorer of each.
+SKLEARN_OBJECTIVES = {
+    "val_accuracy": "accuracy",
+    "val_auc": "roc_auc",
+    "val_matthews_correlation": "matthews_corrcoef",
+}
 
-def _check_objective(name, value, allowed=OBJECTIVES):
-    """A metric name (or a ``keras_tuner.Objective``, by its name) among ``allowed``."""
-    check_one_of(name, getattr(value, "name", value), allowed)
+
+def objective_name(value):
+    """The metric name of an objective: the string itself, or a ``keras_tuner.Objective``'s name.
+
+    >>> objective_name("val_auc")
+    'val_auc'
+    """
+    return getattr(value, "name", value)
+
+
+def _check_objective(name, value):
+    """A metric name or a ``keras_tuner.Objective``; which names exist is checked against the
+    model (:meth:`TuneConfig.__post_init__` for the MLP, the tuner for a model of one's own)."""
+    if not isinstance(objective_name(value), str) or not objective_name(value):
+        raise invalid_value(name, "a metric name such as 'val_accuracy'", value)
     return value
 
 
@@ -103,14 +127,16 @@ class TuneConfig:
         out: the output folder (created if needed; an existing file is refused).
         tuner: ``"hyperband"``, ``"random"``, ``"bayesian"`` (KerasTuner, validated on one
             held-out share of the training data, ``validation_split``) or ``"sklearn"``
-            (``RandomizedSearchCV``'s candidates, scored by ``cv``-fold accuracy).
+            (``RandomizedSearchCV``'s candidates, scored by ``cv``-fold cross-validation).
         max_trials: number of trials (candidates for ``"sklearn"``); None for 10, or for
             Hyperband its full bracket schedule (a number caps it).
         epochs: epochs per trial (Hyperband's ``max_epochs``).
-        objective: the metric to maximize or minimize, by name: ``loss``, ``accuracy`` or their
-            ``val_`` forms (what :func:`kerasx.tuning.build_mlp` compiles); KerasTuner infers
-            the direction from the name. ``"sklearn"`` allows only ``"val_accuracy"``, its
-            cross-validated accuracy.
+        objective: the metric to maximize or minimize, by name: the loss or any metric the
+            model compiles, plain or ``val_`` (for :func:`kerasx.tuning.build_mlp`:
+            :data:`OBJECTIVES`), or a ``keras_tuner.Objective``. Whether higher or lower is
+            better comes from the metric itself, by the rule kerasx's callbacks follow with
+            ``mode="auto"`` (a metric's declared direction, then its name). ``"sklearn"`` scores
+            :data:`SKLEARN_OBJECTIVES` by cross-validation.
         validation_split: fraction of rows KerasTuner validates on, in (0, 1): whole patients
             (:func:`kerasx.data.grouped_validation_split`) under ``split="patient"``, the last
             rows (Keras's ``validation_split``) under ``split="cell"``.
@@ -120,7 +146,13 @@ class TuneConfig:
             groups); None for ``"patient"`` when :func:`kerasx.tuning.tune` gets ``groups``,
             ``"cell"`` otherwise (``kerasx tune``: ``"patient"`` for a folder).
         batch_size: batch size.
-        cv: folds for ``"sklearn"`` (>= 2).
+        cv: folds (>= 2). ``"sklearn"``: its cross-validation (None for 5). KerasTuner
+            (``"random"``, ``"bayesian"``): each trial's score is the mean over ``cv`` folds
+            (``StratifiedGroupKFold`` with ``groups``, else ``StratifiedKFold``), each fold's
+            score on record (``fold_scores``), and the best hyperparameters are refit on all
+            the training rows; a trial then costs ``cv`` times a hold-out trial (plus one refit
+            at the end). None: one hold-out (``validation_split``). Hyperband continues models
+            from one trial to the next, which cross-validation cannot do: not with it.
         wrapper: ``"scikeras"`` or ``"keras"``, for ``"sklearn"``.
         seed: seed of the draws and of Keras (>= 0).
         overwrite: discard what ``out`` holds and start afresh.
@@ -128,8 +160,10 @@ class TuneConfig:
         trials_per_process: run the search as a chain of child processes, each adding at most
             this many trials (TensorFlow frees the native memory of a traced ``fit`` only when
             its process ends); None runs everything in this process.
-        hypermodel: an :class:`kerasx.tuning.MLPHyperModel`, or None for
-            :func:`kerasx.tuning.malaria_search_space` on the data's shape.
+        hypermodel: what to tune: None for :func:`kerasx.tuning.malaria_search_space` on the
+            data's shape, an :class:`kerasx.tuning.MLPHyperModel`, or (KerasTuner tuners) any
+            ``keras_tuner.HyperModel`` or build function ``build(hp)`` returning a compiled
+            model (see :func:`kerasx.tuning.search`).
 
     Raises:
         ValueError: for an invalid field or a combination that cannot run.
@@ -152,7 +186,9 @@ class TuneConfig:
     )  # fmt: skip
     objective: str = _option(
         "val_accuracy", str, _check_objective, identifies=True,
-        help=f"metric to optimize, one of {', '.join(OBJECTIVES)} (sklearn: val_accuracy)",
+        help=f"metric to optimize: the loss or a compiled metric, plain or val_ (the MLP: "
+        f"{', '.join(OBJECTIVES)}; sklearn: {', '.join(SKLEARN_OBJECTIVES)}); higher or lower "
+        "is better as the metric itself says",
     )  # fmt: skip
     validation_split: float = _option(
         0.2, float, check_in_range, low=0, high=1, low_open=True, high_open=True,
@@ -164,7 +200,12 @@ class TuneConfig:
         "held-out rows (cell; the default for tfds, synthetic and the built-in data)",
     )  # fmt: skip
     batch_size: int = _option(32, int, check_int, minimum=1, help="batch size")
-    cv: int = _option(5, int, check_int, minimum=2, identifies=("sklearn",), help="folds (sklearn)")
+    cv: int | None = _option(
+        None, int, check_int, minimum=2, optional=True, identifies=True,
+        help="folds: sklearn's cross-validation (default 5); random and bayesian score each "
+        "trial by the mean over K folds, grouped by patient with --split patient (K times the "
+        "time of one hold-out; default: one hold-out)",
+    )  # fmt: skip
     wrapper: str = _option(
         "scikeras", str, check_one_of, allowed=WRAPPERS, identifies=("sklearn",),
         help="scikit-learn wrapper (sklearn): scikeras or keras",
@@ -190,13 +231,49 @@ class TuneConfig:
             check = field.metadata.get("check")
             if check is not None and not (field.metadata["optional"] and value is None):
                 check(field.name, value)
-        if self.tuner == "sklearn" and getattr(self.objective, "name", self.objective) != (
-            "val_accuracy"
-        ):
-            expected = "'val_accuracy' with tuner='sklearn' (its cross-validated accuracy)"
-            raise invalid_value("objective", expected, self.objective)
-        if self.hypermodel is not None and not hasattr(self.hypermodel, "param_distributions"):
-            raise invalid_value("hypermodel", "an MLPHyperModel or None", self.hypermodel)
+        self._check_hypermodel()
+        self._check_objective_name()
+        if self.cv is not None and self.tuner == "hyperband":
+            expected = (
+                "None with tuner='hyperband' (it continues a trial's model in the next, "
+                "which cross-validation cannot do); use 'random' or 'bayesian'"
+            )
+            raise invalid_value("cv", expected, self.cv)
+
+    def _check_hypermodel(self):
+        model = self.hypermodel
+        if self.tuner == "sklearn":
+            if model is not None and not getattr(model, "builds_mlp", False):
+                expected = "an MLPHyperModel, build_mlp with a space, or None with tuner='sklearn'"
+                raise invalid_value("hypermodel", expected, model)
+        elif model is not None and not (callable(model) or hasattr(model, "build")):
+            expected = "a keras_tuner.HyperModel, a build function or None"
+            raise invalid_value("hypermodel", expected, model)
+
+    def _check_objective_name(self):
+        """The objective among the names the model is known to log (the MLP's, the sklearn
+        scorers); a model of one's own is checked by the tuner, which builds one first."""
+        name = objective_name(self.objective)
+        if self.tuner == "sklearn":
+            if name not in SKLEARN_OBJECTIVES:
+                expected = (
+                    f"one of {tuple(SKLEARN_OBJECTIVES)} with tuner='sklearn' (its "
+                    "cross-validated scores)"
+                )
+                raise invalid_value("objective", expected, self.objective)
+            return
+        names = OBJECTIVES if self.hypermodel is None else None
+        names = getattr(self.hypermodel, "metric_names", names)
+        if names is not None:
+            check_one_of("objective", name, names)
+
+    @property
+    def folds(self):
+        """The number of cross-validation folds: ``cv``, 5 for ``"sklearn"`` when None, or None
+        (KerasTuner's one hold-out)."""
+        if self.cv is None and self.tuner == "sklearn":
+            return _DEFAULT_FOLDS
+        return self.cv
 
     @property
     def trial_limit(self):
@@ -217,6 +294,9 @@ class TuneConfig:
                 value = getattr(self, field.name)
                 plain = value is None or isinstance(value, (int, str))
                 identity[field.name] = value if plain else str(value)
+        identity.pop("cv")
+        if self.folds is not None:  # a hold-out search records none (as before `cv` applied)
+            identity["cv"] = self.folds
         return identity
 
     @classmethod

@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from kerasx import _io
-from kerasx.tuning import search
+from kerasx.tuning.folder import read_results, search_in_process
 
 __all__ = ["count_trials", "search_in_processes"]
 
@@ -65,7 +65,7 @@ def search_in_processes(X, y, config, X_test=None, y_test=None, groups=None):
         finished = count_trials(config.out)
         if finished < limit or (total is not None and finished >= total):
             break
-    return search.read_results(config.out)
+    return read_results(config.out)
 
 
 def _child(folder):
@@ -74,7 +74,7 @@ def _child(folder):
     data = np.load(os.path.join(folder, "data.npz"))
     X_test, y_test = (data["X_test"], data["y_test"]) if "X_test" in data else (None, None)
     groups = data["groups"] if "groups" in data else None
-    search.search_in_process(data["X"], data["y"], config, X_test, y_test, groups)
+    search_in_process(data["X"], data["y"], config, X_test, y_test, groups)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ Also the search into a folder that ``tune(tuner="sklearn")`` runs: ``RandomizedS
 candidates, one by one, so that a resumed search skips the finished ones.
 """
 
-import copy
 import numbers
 import os
 import time
@@ -18,13 +17,15 @@ from sklearn.model_selection import ParameterSampler, RandomizedSearchCV, cross_
 
 from kerasx import _io
 from kerasx._validation import check_data, check_int, check_one_of, invalid_value
+from kerasx.tuning._classifier import check_validation_data
 from kerasx.tuning._held_out import check_groups, fold_splitter, folds
-from kerasx.tuning.config import WRAPPERS
-from kerasx.tuning.distributions import RANGE_RULES, search_range
-from kerasx.tuning.space import MLP_DEFAULTS, MLP_PARAMS, build_mlp, course_param_distributions
+from kerasx.tuning._table import read_trials, write_trials
+from kerasx.tuning.config import SKLEARN_OBJECTIVES, objective_name
+from kerasx.tuning.distributions import RANGE_RULES, mlp_dimension, search_dimension
+from kerasx.tuning.estimators import make_estimator
+from kerasx.tuning.space import MLP_PARAMS, course_param_distributions
 
 __all__ = [
-    "make_estimator",
     "plain_params",
     "randomized_search",
     "refit_best",
@@ -34,119 +35,31 @@ __all__ = [
 ]
 
 
-class _SKLearnMLPClassifier(keras.wrappers.SKLearnClassifier):
-    """``keras.wrappers.SKLearnClassifier`` over :func:`build_mlp` with the MLP's parameters exposed.
-
-    The stock wrapper takes the build arguments as one ``model_kwargs`` dict, which
-    ``RandomizedSearchCV`` cannot vary key by key, and its ``__sklearn_clone__`` drops
-    ``fit_kwargs``; here each build argument (and ``epochs``, ``batch_size``, ``fit_params``) is
-    an estimator parameter and cloning keeps them all. The wrapper's public ``model`` argument
-    is a callable of ``X`` and ``y``: this estimator's own :meth:`_build`, which reads them.
-    """
-
-    def __init__(
-        self,
-        n_hidden=MLP_DEFAULTS["n_hidden"],
-        n_neurons=MLP_DEFAULTS["n_neurons"],
-        learning_rate=MLP_DEFAULTS["learning_rate"],
-        dropout=MLP_DEFAULTS["dropout"],
-        l2=MLP_DEFAULTS["l2"],
-        activation=MLP_DEFAULTS["activation"],
-        optimizer="adam",
-        epochs=10,
-        batch_size=32,
-        verbose=0,
-        fit_params=None,
-    ):
-        # The stock ``fit_kwargs`` stays None: ``SKLBase.fit`` updates that dict in place.
-        super().__init__(model=self._build)
-        self.n_hidden = n_hidden
-        self.n_neurons = n_neurons
-        self.learning_rate = learning_rate
-        self.dropout = dropout
-        self.l2 = l2
-        self.activation = activation
-        self.optimizer = optimizer
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.verbose = verbose
-        self.fit_params = fit_params
-
-    def __sklearn_clone__(self):
-        return type(self)(**copy.deepcopy(self.get_params(deep=False)))
-
-    def _build(self, X, y):
-        params = {name: getattr(self, name) for name in MLP_PARAMS}
-        return build_mlp(**params, optimizer=self.optimizer, X=X, y=y)
-
-    def fit(self, X, y, **kwargs):
-        merged = {"epochs": self.epochs, "batch_size": self.batch_size, "verbose": self.verbose}
-        merged.update(self.fit_params or {})
-        merged.update(kwargs)
-        return super().fit(X, y, **merged)
-
-    def predict(self, X):
-        # The stock wrapper calls ``model_.predict`` without ``verbose``: no progress bars here.
-        enabled = keras.config.is_interactive_logging_enabled()
-        keras.config.disable_interactive_logging()
-        try:
-            return super().predict(X)
-        finally:
-            if enabled:
-                keras.config.enable_interactive_logging()
-
-
-def make_estimator(wrapper, *, epochs, batch_size, fit_kwargs=None):
-    """The unfitted classifier over :func:`build_mlp` for ``wrapper`` (``"scikeras"``/``"keras"``).
-
-    scikeras' own ``random_state`` is left unset: its seeding context leaves TensorFlow's op
-    determinism switched on, after which unseeded random ops fail; seed globally instead.
-
-    >>> make_estimator("keras", epochs=2, batch_size=8).get_params()["n_neurons"]
-    30
-    """
-    check_one_of("wrapper", wrapper, WRAPPERS)
-    fit_kwargs = dict(fit_kwargs or {})
-    if wrapper == "keras":
-        return _SKLearnMLPClassifier(
-            epochs=epochs, batch_size=batch_size, verbose=0, fit_params=fit_kwargs or None
-        )
-    from scikeras.wrappers import KerasClassifier
-
-    routed = {f"fit__{key}": value for key, value in fit_kwargs.items()}
-    # scikeras passes to the build function only the parameters given here.
-    return KerasClassifier(
-        model=build_mlp, **MLP_DEFAULTS, epochs=epochs, batch_size=batch_size, verbose=0, **routed
-    )
-
-
 def resolve_param_distributions(param_distributions):
-    """Checks a search space and turns ``(low, high)`` pairs into distributions.
+    """Checks a search space and turns it into what ``RandomizedSearchCV`` draws from.
 
-    Values may be lists, objects with ``rvs`` (scipy distributions), or, as in
-    :class:`~kerasx.tuning.MLPHyperModel`, ``(low, high)`` tuples or one number, which become
-    the distributions KerasTuner draws from (:func:`kerasx.tuning.distributions.search_range`).
+    Each value is read by the mapping KerasTuner's searches use too
+    (:func:`~kerasx.tuning.distributions.mlp_dimension` for the MLP's ranges,
+    :func:`~kerasx.tuning.distributions.search_dimension` for ``activation``): lists, tuples, NumPy arrays (the course's ``np.arange(4, 33)``),
+    ``range``, scipy distributions (drawn from as they are), ``(low, high)`` pairs or one
+    number, which become the distributions KerasTuner draws from.
 
     Raises:
-        ValueError: for an unknown name, a range with low > high or out of its domain.
+        ValueError: for an unknown name, a range with low > high or out of its domain, or a
+            value of another kind.
 
     >>> resolve_param_distributions({"l2": (0.0, 1e-3), "n_hidden": (1, 2)})
     {'l2': zero_or_log_uniform(1e-06, 0.001), 'n_hidden': [1, 2]}
+    >>> resolve_param_distributions({"n_neurons": np.arange(4, 8)})
+    {'n_neurons': [4, 5, 6, 7]}
     """
     if param_distributions is None:
         return course_param_distributions()
     resolved = {}
     for name, value in dict(param_distributions).items():
         check_one_of("param_distributions", name, MLP_PARAMS)
-        if hasattr(value, "rvs"):
-            resolved[name] = value
-        elif name in RANGE_RULES and isinstance(value, (tuple, numbers.Real)):
-            resolved[name] = search_range(name, value).sampler()
-        elif isinstance(value, (list, range)) and len(value) > 0:
-            resolved[name] = list(value)
-        else:
-            expected = "a list, a distribution with rvs(), or a (low, high) tuple"
-            raise invalid_value(name, expected, value)
+        map_ = mlp_dimension if name in RANGE_RULES else search_dimension
+        resolved[name] = map_(name, value).sampler()
     return resolved
 
 
@@ -172,6 +85,7 @@ def randomized_search(
     refit=True,
     verbose=0,
     groups=None,
+    validation_data=None,
 ):
     """Runs the course's ``RandomizedSearchCV`` over :func:`build_mlp` and returns it fitted.
 
@@ -203,10 +117,15 @@ def randomized_search(
         groups: one group (patient) id per row, or None for plain stratified folds. With an
             integer ``cv`` the folds become ``StratifiedGroupKFold(cv)``; a splitter given as
             ``cv`` gets ``groups`` too.
+        validation_data: ``(X_val, y_val)``, rows kept out of ``X``: every fit of the search
+            and the refit validate on them (``val_`` metrics, early stopping with an
+            ``EarlyStopping`` in ``fit_kwargs["callbacks"]``), and no fold scores them, so the
+            rows that stop training are never the rows that judge it.
 
     Returns:
         The fitted ``sklearn.model_selection.RandomizedSearchCV``; ``best_params_`` has the keys
-        of ``param_distributions``.
+        of ``param_distributions``, and ``best_estimator_`` (:mod:`kerasx.tuning.estimators`)
+        has ``classes_``, ``predict_proba`` and ``decision_function``.
 
     Raises:
         ValueError: for an unknown wrapper, scorer or parameter name, a range with
@@ -230,6 +149,13 @@ def randomized_search(
         n_splits = cv if isinstance(cv, numbers.Integral) else None
         groups = check_groups(groups, y, n_splits=n_splits)
         cv = cv if n_splits is None else fold_splitter(n_splits, groups)
+    if validation_data is not None:
+        validation_data = check_validation_data(validation_data)
+        if validation_data[0].shape[1:] != X.shape[1:]:
+            expected = f"rows of the shape of X's ({X.shape[1:]})"
+            received = f"validation_data[0] of shape {validation_data[0].shape}"
+            raise invalid_value("validation_data", expected, received, describe=str)
+        fit_kwargs = {**(fit_kwargs or {}), "validation_data": validation_data}
     estimator = make_estimator(wrapper, epochs=epochs, batch_size=batch_size, fit_kwargs=fit_kwargs)
     if random_state is not None:
         keras.utils.set_random_seed(random_state)
@@ -260,12 +186,14 @@ def resumable_search(
     groups=None,
     done_ids=(),
     on_trial_done=None,
+    scoring=None,
 ):
     """``RandomizedSearchCV``'s search as a loop that can skip candidates already finished.
 
     The candidates are the ones ``RandomizedSearchCV(random_state=seed)`` draws (same
-    ``ParameterSampler``), each scored by stratified ``cv``-fold accuracy, with Keras seeded by
-    ``seed + index`` so that a resumed search gives the same scores as an uninterrupted one.
+    ``ParameterSampler``), each scored by stratified ``cv``-fold ``scoring`` (accuracy by
+    default), with Keras seeded by ``seed + index`` so that a resumed search gives the same
+    scores as an uninterrupted one.
 
     Args:
         cv: number of folds or a scikit-learn splitter.
@@ -274,8 +202,9 @@ def resumable_search(
             passed on to the splitter; None for ``StratifiedKFold(cv)``.
         done_ids: trial ids (``"000"``, ``"001"``…) to skip.
         on_trial_done: ``callable(row)`` called after each new candidate with its row
-            (``trial_id``, ``status``, the parameters, ``score``, ``score_std``, ``seconds``,
-            ``peak_rss_mb``).
+            (``trial_id``, ``status``, the parameters, ``score``, ``score_std``,
+            ``fold_scores``, ``seconds``, ``peak_rss_mb``).
+        scoring: a scikit-learn scorer name, or None for accuracy.
 
     Returns:
         The list of candidate parameter dicts, indexed by trial id.
@@ -291,9 +220,10 @@ def resumable_search(
         keras.utils.set_random_seed(seed + index)
         started = time.perf_counter()
         candidate = clone(estimator).set_params(**params)
-        scores = cross_val_score(candidate, X, y, groups=groups, cv=splitter)
+        scores = cross_val_score(candidate, X, y, groups=groups, cv=splitter, scoring=scoring)
         row = {"trial_id": trial_id, "status": "COMPLETED", **plain_params(params)}
         row.update(score=float(np.mean(scores)), score_std=float(np.std(scores)))
+        row["fold_scores"] = [float(score) for score in scores]
         row["seconds"] = time.perf_counter() - started
         row["peak_rss_mb"] = _io.peak_rss_mb()
         if on_trial_done is not None:
@@ -323,6 +253,9 @@ def plain_params(params):
 def search_with_sklearn(X, y, config, groups=None):
     """Runs (or resumes) the ``RandomizedSearchCV`` candidates of ``config`` in ``config.out``.
 
+    Each candidate's score is the mean over the folds of the scorer of ``config.objective``
+    (:data:`~kerasx.tuning.config.SKLEARN_OBJECTIVES`); ``fold_scores`` lists the folds'.
+
     Args:
         X: training inputs.
         y: integer class labels.
@@ -336,9 +269,9 @@ def search_with_sklearn(X, y, config, groups=None):
         fold, and the ``summary`` that is the ``validation`` column of the trials).
     """
     csv_path = os.path.join(config.out, "trials.csv")
-    splitter, validation = folds(config.cv, y, groups)
+    splitter, validation = folds(config.folds, y, groups)
     # Trial ids stay text ("000"), as written.
-    previous = None if config.overwrite else _io.read_csv(csv_path, dtype={"trial_id": str})
+    previous = None if config.overwrite else read_trials(csv_path)
     rows = [] if previous is None else previous.to_dict("records")
     message = f"sklearn search in {config.out}: {len(rows)} finished trial(s) reused"
     _io.progress("tune", message, enabled=config.progress)
@@ -346,7 +279,7 @@ def search_with_sklearn(X, y, config, groups=None):
 
     def on_trial_done(row):
         rows.append({**row, "validation": validation["summary"]})
-        _io.write_csv(csv_path, pd.DataFrame(rows))
+        write_trials(csv_path, pd.DataFrame(rows))
         message = (
             f"trial {row['trial_id']} COMPLETED: score={row['score']:.4f} ({row['seconds']:.1f} s)"
         )
@@ -365,6 +298,7 @@ def search_with_sklearn(X, y, config, groups=None):
         groups=groups,
         done_ids={row["trial_id"] for row in rows},
         on_trial_done=on_trial_done,
+        scoring=SKLEARN_OBJECTIVES[objective_name(config.objective)],
         **options,
     )
     trials = pd.DataFrame(rows).sort_values("trial_id", ignore_index=True)

@@ -13,9 +13,10 @@ import numpy as np
 from scipy import stats
 
 from kerasx._validation import check_int, check_one_of, check_range, invalid_value
+from kerasx.metrics import MatthewsCorrelation
 from kerasx.recipes._models import hidden_stack
 from kerasx.tuning.config import MLP_METRICS, objective_names
-from kerasx.tuning.distributions import RANGE_RULES, search_range
+from kerasx.tuning.distributions import RANGE_RULES, SearchRange, mlp_dimension
 
 __all__ = [
     "MLP_DEFAULTS",
@@ -24,6 +25,7 @@ __all__ = [
     "build_mlp",
     "course_param_distributions",
     "malaria_search_space",
+    "mlp_metric_names",
 ]
 
 #: The hyperparameters of ``build_mlp`` a search may vary (``optimizer`` is not one: scikeras
@@ -90,7 +92,8 @@ def build_mlp(
     ``hidden_1``…, then ``Dropout(dropout)`` when ``dropout > 0``] → ``Dense`` named ``output``:
     1 sigmoid unit and binary cross-entropy for ``output="binary"``, else ``output`` softmax units
     and sparse categorical cross-entropy (categorical when ``y`` comes one-hot encoded).
-    Metrics: :data:`kerasx.tuning.config.MLP_METRICS` (accuracy).
+    Metrics: accuracy, AUC (not for integer labels of more than two classes) and kerasx's
+    Matthews correlation (:func:`mlp_metric_names`), each a possible objective of a search.
 
     Args:
         n_hidden: number of hidden layers (>= 0).
@@ -142,9 +145,31 @@ def build_mlp(
     model.compile(
         optimizer=_OPTIMIZERS[optimizer](learning_rate=float(learning_rate)),
         loss=loss,
-        metrics=list(MLP_METRICS),
+        metrics=_mlp_metrics(output, one_hot),
     )
     return model
+
+
+def mlp_metric_names(output="binary"):
+    """The metrics :func:`build_mlp` compiles for ``output`` (integer labels), by name.
+
+    >>> mlp_metric_names(), mlp_metric_names(3)
+    (('accuracy', 'auc', 'matthews_correlation'), ('accuracy', 'matthews_correlation'))
+    """
+    return MLP_METRICS if output == "binary" else ("accuracy", "matthews_correlation")
+
+
+def _mlp_metrics(output, one_hot):
+    """Accuracy, kerasx's Matthews correlation and, when the labels allow it, Keras's AUC.
+
+    AUC needs one score per label column: a sigmoid output, or one-hot labels (as
+    ``keras.wrappers.SKLearnClassifier`` gives them); not integer labels of several classes.
+    """
+    num_classes = 2 if output == "binary" else output
+    metrics = ["accuracy", MatthewsCorrelation(num_classes=num_classes)]
+    if output == "binary" or one_hot:
+        metrics.insert(1, keras.metrics.AUC(name="auc"))
+    return metrics
 
 
 #: ``build_mlp``'s defaults for :data:`MLP_PARAMS`, read from its signature (the one place they
@@ -175,11 +200,14 @@ def course_param_distributions():
 class MLPHyperModel(keras_tuner.HyperModel):
     """A KerasTuner search space over the course's MLP (see :func:`build_mlp`).
 
-    Every range is an argument: a ``(low, high)`` pair, or one value to hold it fixed. Each
-    range's scale follows :mod:`kerasx.tuning.distributions` (log scales for ``n_neurons``,
-    ``learning_rate`` and a positive ``l2``; an ``l2`` range that starts at 0, the default, is
-    "no penalty half of the time, else log scale on ``[high / 1000, high]``": the hyperparameters
-    ``use_l2`` and ``l2``). ``activation`` is a choice among ``activations``. All hidden layers
+    Every range is an argument: a ``(low, high)`` pair, or one value to hold it fixed, or any
+    other form :func:`~kerasx.tuning.distributions.search_dimension` reads (the course's
+    ``n_neurons=np.arange(4, 33)``, a list, a scipy distribution), bounded by the
+    hyperparameter's domain. A pair's scale follows :mod:`kerasx.tuning.distributions` (log
+    scales for ``n_neurons``, ``learning_rate`` and a positive ``l2``; an ``l2`` range that
+    starts at 0, the default, is "no penalty half of the time, else log scale on
+    ``[high / 1000, high]``": the hyperparameters ``use_l2`` and ``l2``); the other forms are
+    searched as written. ``activation`` is a choice among ``activations``. All hidden layers
     share ``n_neurons``, as in the course. Usable with ``RandomSearch``, ``Hyperband`` and
     ``BayesianOptimization``; :func:`kerasx.tuning.make_tuner` also checks the objective name
     before anything runs. Each ``build`` starts from a clean Keras session.
@@ -231,7 +259,7 @@ class MLPHyperModel(keras_tuner.HyperModel):
             n_hidden=n_hidden, n_neurons=n_neurons, learning_rate=learning_rate, dropout=dropout,
             l2=l2,
         )  # fmt: skip
-        self.search_ranges = {name: search_range(name, value) for name, value in given.items()}
+        self.search_ranges = {name: mlp_dimension(name, value) for name, value in given.items()}
         if isinstance(activations, str) or not activations:
             raise invalid_value(
                 "activations", "a non-empty sequence of activation names", activations
@@ -243,15 +271,22 @@ class MLPHyperModel(keras_tuner.HyperModel):
                 raise invalid_value("activations", "Keras activation names", activations) from None
         self.activations = tuple(activations)
 
+    #: What :func:`kerasx.tuning.tune` needs to search it with ``tuner="sklearn"`` too.
+    builds_mlp = True
+
     @property
     def ranges(self):
-        """``{name: (low, high)}`` for every ranged hyperparameter."""
-        return {name: (r.low, r.high) for name, r in self.search_ranges.items()}
+        """``{name: (low, high)}`` for every ranged hyperparameter (a list of values, or the
+        range's scale and step, for one given in another form)."""
+        return {
+            name: (r.low, r.high) if _plain_range(r) else r.describe()
+            for name, r in self.search_ranges.items()
+        }
 
     @property
     def metric_names(self):
         """The names a tuner's objective may use: the compiled loss and metrics, plain and val_."""
-        return objective_names(MLP_METRICS)
+        return objective_names(mlp_metric_names(self.output))
 
     def draw(self, hp):
         """Declares the hyperparameters on ``hp`` and returns the values for :func:`build_mlp`."""
@@ -274,6 +309,12 @@ class MLPHyperModel(keras_tuner.HyperModel):
         """
         distributions = {name: r.sampler() for name, r in self.search_ranges.items()}
         return {**distributions, "activation": list(self.activations)}
+
+
+def _plain_range(dimension):
+    """A range given as a ``(low, high)`` pair (recorded as one, as before other forms)."""
+    plain = isinstance(dimension, SearchRange) and dimension.source is None
+    return plain and dimension.step is None
 
 
 def malaria_search_space(input_shape=(30000,)):

@@ -13,6 +13,7 @@ import keras
 from kerasx import _io
 from kerasx._validation import invalid_value
 from kerasx.recipes import load_trained_model
+from kerasx.tuning._table import read_trials
 from kerasx.tuning.sklearn_search import search_with_sklearn
 from kerasx.tuning.tuners import is_worker, search_with_keras_tuner
 
@@ -23,7 +24,8 @@ def record_search(config, X):
     """Writes ``config.out/search.json``, refusing a folder that holds a different search.
 
     The record is the config's :meth:`~kerasx.tuning.TuneConfig.identity` plus the data's shape
-    and the hypermodel's ranges.
+    and the hypermodel's ranges (for a ``keras_tuner.HyperModel`` of one's own without
+    ``ranges``: its class).
 
     Raises:
         ValueError: when the folder holds another search and ``config.overwrite`` is False.
@@ -31,7 +33,10 @@ def record_search(config, X):
     os.makedirs(config.out, exist_ok=True)
     record = config.identity()
     record.update(input_shape=list(X.shape[1:]), n_samples=len(X))
-    record["space"] = config.hypermodel.ranges
+    hypermodel = config.hypermodel
+    record["space"] = getattr(hypermodel, "ranges", None) or {
+        "hypermodel": f"{type(hypermodel).__module__}.{type(hypermodel).__qualname__}"
+    }
     record = json.loads(json.dumps(record))  # tuples become lists, as in the file
     path = os.path.join(config.out, "search.json")
     previous = _io.read_json(path)
@@ -74,7 +79,8 @@ def search_in_process(X, y, config, X_test=None, y_test=None, groups=None):
         return result
     if X_test is not None:
         metrics = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
-        result["test_accuracy"] = float(metrics["accuracy"])
+        if "accuracy" in metrics:  # a model of one's own may compile other metrics
+            result["test_accuracy"] = float(metrics["accuracy"])
     if not model.optimizer.built:  # KerasTuner reloads weights only: save a complete model
         model.optimizer.build(model.trainable_variables)
     _io.save_model(os.path.join(config.out, "best_model.keras"), model)
@@ -96,7 +102,7 @@ def read_results(out):
     best = _io.read_json(os.path.join(out, "best.json"))
     trials_csv = os.path.join(out, "trials.csv")
     return {
-        "trials": _io.read_csv(trials_csv, dtype={"trial_id": str}),  # ids stay text: "000"
+        "trials": read_trials(trials_csv),
         "best_hyperparameters": best["best_hyperparameters"],
         "best_score": best["best_score"],
         "model": load_trained_model(os.path.join(out, "best_model.keras")),
