@@ -180,7 +180,10 @@ def run_bare(model, X, y, config, epochs):
     """A bare ``fit`` on the rows the command trains on: (seconds, process CPU seconds)."""
     n_fit = train.validation_rows(len(X), config.validation_split)
     start, cpu = time.perf_counter(), time.process_time()
-    model.fit(X[:n_fit], y[:n_fit], epochs=epochs, batch_size=config.batch_size, verbose=0)
+    from kerasx.data import scale_images
+
+    x = scale_images(X[:n_fit])  # the command's 8-bit rows as the float32 the model sees
+    model.fit(x, y[:n_fit], epochs=epochs, batch_size=config.batch_size, verbose=0)
     return time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -51,7 +51,15 @@ from _targets import Targets
 from kerasx.data import describe_source
 from kerasx.malaria import MalariaConfig
 from kerasx.malaria.scores import score_predictions
-from kerasx.malaria.train import build_model, fit_baseline, fit_network, load_split, split_rows
+from kerasx.malaria.train import (
+    baseline_scores,
+    build_model,
+    fit_baseline,
+    fit_network,
+    load_split,
+    predict_scores,
+    split_rows,
+)
 
 SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
 DEFAULT_DATA = os.path.abspath(os.path.join(SHARED, "malaria_cells"))
@@ -117,13 +125,14 @@ def train(name, split, config):
 
 
 def predict(model, x):
-    return model.predict(x, batch_size=256, verbose=0).ravel()
+    return predict_scores(model, x)  # 8-bit images scaled per batch, as the command does
 
 
 def images_per_second(model, X):
-    """Inference speed: ``predict`` at batch 256, best of 3 after a warm-up call."""
-    model.predict(X[:256], batch_size=256, verbose=0)
-    best = min(_timed(lambda: model.predict(X, batch_size=256, verbose=0)) for _ in range(3))
+    """Inference speed: ``predict`` at batch 256 (8-bit images scaled per batch, as the command
+    does), best of 3 after a warm-up call."""
+    predict_scores(model, X[:256])
+    best = min(_timed(lambda: predict_scores(model, X)) for _ in range(3))
     return len(X) / best
 
 
@@ -155,7 +164,7 @@ def run_mlp_and_baseline(split, config):
     model, _, trained = train("mlp", split, config)
     mlp = score_predictions(split.y_test, predict(model, split.x_test))
     baseline, seconds = fit_baseline(split.x_train, split.y_train)
-    logistic = score_predictions(split.y_test, baseline.predict_proba(split.x_test)[:, 1])
+    logistic = score_predictions(split.y_test, baseline_scores(baseline, split.x_test))
     return (mlp, trained["train_time_s"], trained["epochs_run"]), (logistic, seconds, 0)
 
 

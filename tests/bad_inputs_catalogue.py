@@ -741,6 +741,18 @@ CALLBACKS = [
         "Invalid value for argument `step`. Expected an integer >= 0. Received: step=-1",
         call=lambda ctx: _callbacks().one_cycle_schedule(-1, 10, 0.1),
     ),
+    Row(
+        "kerasx.callbacks.LearningCurves",
+        "max_columns below 1",
+        "Invalid value for argument `max_columns`. Expected an integer >= 1. Received: max_columns=0",
+        call=lambda ctx: _callbacks().LearningCurves(os.path.join(ctx.out, "c.png"), max_columns=0),
+    ),
+    Row(
+        "kerasx.callbacks.TimeLimit",
+        "verbose other than 0 or 1",
+        "Invalid value for argument `verbose`. Expected one of (0, 1). Received: verbose=2",
+        call=lambda ctx: _callbacks().TimeLimit(seconds=60, verbose=2),
+    ),
 ]
 
 
@@ -971,6 +983,34 @@ DATA = [
         "'synthetic' (no file names)",
         "only a folder has file names. Received: source='synthetic'",
         call=lambda ctx: _data().split_files("synthetic"),
+    ),
+    Row(
+        "kerasx.data.load_folder",
+        "dtype other than float32 or uint8",
+        "Invalid value for argument `dtype`. Expected one of ('float32', 'uint8'). "
+        "Received: dtype='float64'",
+        call=lambda ctx: _data().load_folder(nih_folder(ctx), image_size=4, dtype="float64"),
+    ),
+    Row(
+        "kerasx.data.load_malaria",
+        "dtype other than float32 or uint8",
+        "Invalid value for argument `dtype`. Expected one of ('float32', 'uint8'). "
+        "Received: dtype='int'",
+        call=lambda ctx: _data().load_malaria("synthetic", image_size=2, dtype="int"),
+    ),
+    Row(
+        "kerasx.data.load_malaria",
+        "verbose neither a bool nor a prefix",
+        "Invalid value for argument `verbose`. Expected True, False or a line prefix "
+        "(a non-empty string). Received: verbose=1",
+        call=lambda ctx: _data().load_malaria("synthetic", image_size=2, verbose=1),
+    ),
+    Row(
+        "kerasx.data.scale_images",
+        "float images (it scales 8-bit ones)",
+        "Invalid value for argument `images`. Expected a uint8 NumPy array with one row per "
+        "image. Received: images=ndarray of dtype float32",
+        call=lambda ctx: _data().scale_images(np.zeros((2, 4, 4, 3), np.float32)),
     ),
 ]
 
@@ -1212,6 +1252,15 @@ CALIBRATION = [
             os.path.join(ctx.out, "r.png"), np.array([0, 1]), np.array([0.2, 0.7])
         ),
     ),
+    Row(
+        "kerasx.calibration.reliability_diagram",
+        "class_names without one name per class",
+        "Invalid value for argument `class_names`. Expected 2 names. Received: "
+        "class_names=('parasitized',)",
+        call=lambda ctx: _calibration().reliability_diagram(
+            os.path.join(ctx.out, "r.png"), [0, 1], [0.2, 0.7], class_names=("parasitized",)
+        ),
+    ),
 ]
 
 
@@ -1219,6 +1268,11 @@ def _tuned_by_cell(ctx):
     """A finished one-trial search by cell in ctx.out (for the split-mismatch row)."""
     _tuning().tune(*_xy(), out=ctx.out, tuner="random", max_trials=1, epochs=1, progress=False)
 
+
+OBJECTIVE_NAMES = (
+    "('accuracy', 'auc', 'loss', 'matthews_correlation', 'val_accuracy', 'val_auc', "
+    "'val_loss', 'val_matthews_correlation')"
+)
 
 TUNING = [
     Row(
@@ -1342,6 +1396,94 @@ TUNING = [
             progress=False,
         ),
     ),
+    Row(
+        "kerasx.tuning.TuneConfig",
+        "cross-validation with Hyperband",
+        "Invalid value for argument `cv`. Expected None with tuner='hyperband' (it continues a "
+        "trial's model in the next, which cross-validation cannot do); use 'random' or "
+        "'bayesian'. Received: cv=3",
+        call=lambda ctx: _tuning().TuneConfig(out=ctx.out, tuner="hyperband", cv=3),
+    ),
+    Row(
+        "kerasx.tuning.make_tuner",
+        "an objective the MLP does not log",
+        f"Invalid value for argument `objective`. Expected one of {OBJECTIVE_NAMES}. "
+        "Received: objective='val_mcc'",
+        call=lambda ctx: _tuning().make_tuner(
+            _tuning().MLPHyperModel((3,)), tuner="random", objective="val_mcc", directory=ctx.out
+        ),
+    ),
+    Row(
+        "kerasx.tuning.search",
+        "an objective the model does not log (checked on the model built once)",
+        f"Invalid value for argument `objective`. Expected one of {OBJECTIVE_NAMES}. "
+        "Received: objective='val_mcc'",
+        call=lambda ctx: _tuning().search(
+            _tuning().build_mlp,
+            *_xy(),
+            space={"n_neurons": [2, 4]},
+            objective="val_mcc",
+            out=ctx.out,
+        ),
+    ),
+    Row(
+        "kerasx.tuning.search",
+        "a keyword build function without a space",
+        "Invalid value for argument `model`. Expected a build function build(hp), or a space "
+        "for one with keyword hyperparameters. Received: model=kerasx.tuning.space:build_mlp",
+        call=lambda ctx: _tuning().search(_tuning().build_mlp, *_xy(), out=ctx.out),
+    ),
+    Row(
+        "kerasx.tuning.search",
+        "a space entry the build function does not take",
+        "Invalid value for argument `space`. Expected names of parameters of "
+        "kerasx.tuning.space:build_mlp. Received: space='n_layers'",
+        call=lambda ctx: _tuning().search(
+            _tuning().build_mlp, *_xy(), space={"n_layers": [1, 2]}, out=ctx.out
+        ),
+    ),
+    Row(
+        "kerasx.tuning.search",
+        "tuner='sklearn' for a model of one's own",
+        "Invalid value for argument `tuner`. Expected a KerasTuner tuner for a model of one's "
+        "own ('sklearn' searches build_mlp). Received: tuner='sklearn'",
+        call=lambda ctx: _tuning().search(lambda hp: None, *_xy(), tuner="sklearn", out=ctx.out),
+    ),
+    Row(
+        "kerasx.tuning.MLPHyperModel",
+        "a dict as a search range",
+        "Invalid value for argument `n_neurons`. Expected a list, tuple, range, 1-D NumPy array, "
+        "scipy.stats distribution, (low, high) pair or one value. Received: n_neurons={'low': 16}",
+        call=lambda ctx: _tuning().MLPHyperModel((3,), n_neurons={"low": 16}),
+    ),
+    Row(
+        "kerasx.tuning.MLPHyperModel",
+        "an empty list as a search range",
+        "Invalid value for argument `n_neurons`. Expected at least one value. Received: n_neurons=[]",
+        call=lambda ctx: _tuning().MLPHyperModel((3,), n_neurons=[]),
+    ),
+    Row(
+        "kerasx.tuning.MLPHyperModel",
+        "an array of neurons out of the domain",
+        "Invalid value for argument `n_neurons`. Expected a (low, high) pair of integers >= 1. "
+        "Received: n_neurons=(0, 3)",
+        call=lambda ctx: _tuning().MLPHyperModel((3,), n_neurons=np.arange(0, 4)),
+    ),
+    Row(
+        "kerasx.tuning.randomized_search",
+        "validation_data that is not a pair",
+        "Invalid value for argument `validation_data`. Expected an (X_val, y_val) pair.",
+        call=lambda ctx: _tuning().randomized_search(*_xy(), validation_data=_xy()[0], cv=2),
+    ),
+    Row(
+        "kerasx.tuning.randomized_search",
+        "validation rows of another width",
+        "Invalid value for argument `validation_data`. Expected rows of the shape of X's ((3,)). "
+        "Received: validation_data=validation_data[0] of shape (8, 2)",
+        call=lambda ctx: _tuning().randomized_search(
+            *_xy(), validation_data=(_xy()[0][:, :2], _xy()[1]), cv=2
+        ),
+    ),
 ]
 
 DISTRIBUTION = [
@@ -1463,7 +1605,7 @@ MALARIA_API = [
     Row(
         "kerasx.malaria.read_metrics",
         "a newer schema",
-        "has schema 99; this kerasx reads up to 2. Update kerasx.",
+        "has schema 99; this kerasx reads up to 3. Update kerasx.",
         call=lambda ctx: _malaria().read_metrics(
             _json_file(ctx, "metrics.json", {"schema": 99, "data": {}})
         ),
@@ -1513,6 +1655,16 @@ NO_INPUT = {
     "kerasx.InvalidArgument": "an exception class, raised by kerasx",
     "kerasx.__version__": "a string",
     "kerasx.backprop": "a module (its functions have rows)",
+    "kerasx.stats.BootstrapInterval": "the result of bootstrap_ci and compare (built by them)",
+    "kerasx.stats.Comparison": "the result of compare (built by it)",
+    "kerasx.stats.DeLongTest": "the result of delong_test (built by it)",
+    "kerasx.stats.McNemarTest": "the result of mcnemar (built by it)",
+    "kerasx.stats": "a module (its functions have rows)",
+    "kerasx.stats.Interval": "a result (built by the functions of kerasx.stats)",
+    "kerasx.stats.PatientDiagnosis": "the result of patient_diagnosis (built by it)",
+    "kerasx.stats.ThresholdChoice": "the result of choose_threshold (built by it)",
+    "kerasx.conformal.CoverageReport": "the result of coverage_report (built by it)",
+    "kerasx.conformal": "a module (its functions have rows)",
     "kerasx.calibration": "a module (its functions have rows)",
     "kerasx.callbacks": "a module (its functions have rows)",
     "kerasx.data": "a module (its functions have rows)",
@@ -1696,6 +1848,12 @@ MALARIA = [
         setup=full_disk,
         argv=(*_SYN, "--quick", "--model", "mlp", "--out", "{out}"),
     ),
+    Row(
+        "kerasx malaria --model",
+        "a misspelt option (--modle)",
+        "kerasx malaria: unrecognized argument --modle (did you mean --model?)",
+        argv=("--modle", "cnn"),
+    ),
 ]
 
 TUNE = [
@@ -1764,18 +1922,6 @@ TUNE = [
         argv=("--epochs", "ten"),
     ),
     Row(
-        "kerasx tune --objective",
-        "an unknown metric",
-        "kerasx tune: argument --objective: expected one of ('accuracy', 'loss', 'val_accuracy', 'val_loss'). Received: 'auc'",
-        argv=("--objective", "auc"),
-    ),
-    Row(
-        "kerasx tune --objective",
-        "val_loss with --tuner sklearn",
-        "kerasx tune: Invalid value for argument `objective`. Expected 'val_accuracy' with tuner='sklearn'",
-        argv=("--tuner", "sklearn", "--objective", "val_loss"),
-    ),
-    Row(
         "kerasx tune --validation-split",
         "1",
         "kerasx tune: argument --validation-split: expected a float in (0, 1). Received: '1'",
@@ -1823,6 +1969,48 @@ TUNE = [
         "0",
         "kerasx tune: argument --trials-per-process: expected an integer >= 1. Received: '0'",
         argv=("--trials-per-process", "0"),
+    ),
+    Row(
+        "kerasx tune --objective",
+        "an unknown metric",
+        f"kerasx tune: Invalid value for argument `objective`. Expected one of {OBJECTIVE_NAMES}. "
+        "Received: objective='val_mcc'",
+        argv=("--objective", "val_mcc"),
+    ),
+    Row(
+        "kerasx tune --objective",
+        "val_loss with --tuner sklearn",
+        "kerasx tune: Invalid value for argument `objective`. Expected one of ('val_accuracy', "
+        "'val_auc', 'val_matthews_correlation') with tuner='sklearn' (its cross-validated "
+        "scores). Received: objective='val_loss'",
+        argv=("--tuner", "sklearn", "--objective", "val_loss"),
+    ),
+    Row(
+        "kerasx tune --model",
+        "no module:function form",
+        "kerasx tune: argument --model: expected MODULE:FUNCTION, e.g. my_models:build_model. "
+        "Received: 'my_models'",
+        argv=("--model", "my_models"),
+    ),
+    Row(
+        "kerasx tune --model",
+        "a module that cannot be imported",
+        "kerasx tune: Invalid value for argument `model`. Expected an importable module (no "
+        "module named 'kerasx_no_such_module'). Received: model='kerasx_no_such_module:build'",
+        argv=("--model", "kerasx_no_such_module:build", "--out", "{out}"),
+    ),
+    Row(
+        "kerasx tune --model",
+        "a model of one's own with --tuner sklearn",
+        "kerasx tune: Invalid value for argument `tuner`. Expected a KerasTuner tuner with "
+        "--model (--tuner sklearn searches the MLP). Received: tuner='sklearn'",
+        argv=("--model", "kerasx.tuning.space:MLPHyperModel", "--tuner", "sklearn"),
+    ),
+    Row(
+        "kerasx tune --cv",
+        "cross-validation with Hyperband",
+        "kerasx tune: Invalid value for argument `cv`. Expected None with tuner='hyperband'",
+        argv=("--tuner", "hyperband", "--cv", "3"),
     ),
 ]
 
@@ -1962,6 +2150,387 @@ FLAGS = {
     "--overwrite": "kerasx tune: a flag",
 }
 
+
+def _stats():
+    from kerasx import stats
+
+    return stats
+
+
+def _labels(n=20):
+    return np.tile([0, 1], n // 2)
+
+
+def _probs(n=20):
+    return np.linspace(0.05, 0.95, n)
+
+
+STATS_A = [
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "an unknown metric name",
+        "Invalid value for argument `metric`. Expected one of ('accuracy', 'sensitivity', 'specificity', 'roc_auc', 'mcc', 'brier', 'ece') or a function metric(y_true, y_score) -> float. Received: metric='auc'",
+        call=lambda ctx: _stats().bootstrap_ci("auc", _labels(), _probs()),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "an unknown method",
+        "Invalid value for argument `method`. Expected one of ('percentile', 'bca'). Received: method='basic'",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), method="basic"),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "scores of another length than the labels",
+        "Invalid value for argument `y_score`. Expected one score per row of y_true (20). Received: y_score=array of shape (19,)",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs()[:-1]),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "NaN in the scores",
+        "Invalid value for argument `y_score`. Expected finite values (no NaN or inf). Received: y_score=array of shape (20,) with 1 NaN or inf",
+        call=lambda ctx: _stats().bootstrap_ci("roc_auc", _labels(), np.r_[NAN, _probs()[1:]]),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "scores outside [0, 1] for the Brier score",
+        "Invalid value for argument `y_score`. Expected probabilities in [0, 1] for this metric.",
+        call=lambda ctx: _stats().bootstrap_ci("brier", _labels(), _probs() + 1),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "labels that are not 0/1",
+        "Invalid value for argument `y_true`. Expected 0/1 labels. Received: y_true=array with values [1, 2]",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels() + 1, _probs()),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "one class only, for an AUC",
+        "Invalid value for argument `y_true`. Expected both classes (0 and 1) for metric='roc_auc'. Received: y_true=20 labels, 20 of class 1",
+        call=lambda ctx: _stats().bootstrap_ci("roc_auc", np.ones(20, int), _probs()),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "no positive row, for a sensitivity",
+        "Invalid value for argument `y_true`. Expected rows of class 1 for metric='sensitivity'. Received: y_true=20 labels, 0 of class 1",
+        call=lambda ctx: _stats().bootstrap_ci("sensitivity", np.zeros(20, int), _probs()),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "so few rows of a class that most resamples lack it",
+        "Invalid value for argument `y_true`. Expected enough rows of each class that metric='roc_auc' is defined on at least 95% of resamples.",
+        call=lambda ctx: _stats().bootstrap_ci(
+            "roc_auc", np.r_[1, np.zeros(19, int)], _probs(), seed=0
+        ),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "a single group",
+        "Invalid value for argument `groups`. Expected at least 2 distinct groups. Received: groups=20 rows in 1 group",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), groups=["P1"] * 20),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "groups of another length than the labels",
+        "Invalid value for argument `groups`. Expected one group label per row of y_true (20). Received: groups=array of shape (10,)",
+        call=lambda ctx: _stats().bootstrap_ci(
+            "accuracy", _labels(), _probs(), groups=np.arange(10)
+        ),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "level = 1",
+        "Invalid value for argument `level`. Expected a float in (0, 1). Received: level=1.0",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), level=1.0),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "zero resamples",
+        "Invalid value for argument `n_resamples`. Expected an integer >= 1. Received: n_resamples=0",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), n_resamples=0),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "too few resamples for the tails of the interval",
+        "Invalid value for argument `n_resamples`. Expected an integer >= 40 (2 / (1 - level): a resample in each tail). Received: n_resamples=39",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), n_resamples=39),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "a NaN threshold",
+        "Invalid value for argument `threshold`. Expected a finite float. Received: threshold=nan",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), threshold=NAN),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "a negative seed",
+        "Invalid value for argument `seed`. Expected None, an integer >= 0 or a numpy.random.Generator. Received: seed=-1",
+        call=lambda ctx: _stats().bootstrap_ci("accuracy", _labels(), _probs(), seed=-1),
+    ),
+    Row(
+        "kerasx.stats.bootstrap_ci",
+        "a BCa interval the data cannot give",
+        "Invalid value for argument `method`. Expected 'percentile' here: the estimate lies outside the bootstrap distribution. Received: method='bca'",
+        call=lambda ctx: _stats().bootstrap_ci(
+            lambda y, s: len(np.unique(s)) / len(s), _labels(), _probs(), method="bca", seed=0
+        ),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "an unknown metric name",
+        "Invalid value for argument `metric`. Expected one of ('accuracy', 'sensitivity', 'specificity', 'roc_auc', 'mcc', 'brier', 'ece')",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs(), metric="f1"),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "an unknown method",
+        "Invalid value for argument `method`. Expected one of ('percentile', 'bca'). Received: method='BCa'",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs(), method="BCa"),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "B's scores of another length than the labels",
+        "Invalid value for argument `score_b`. Expected one score per row of y_true (20). Received: score_b=array of shape (5,)",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs()[:5]),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "inf in A's scores",
+        "Invalid value for argument `score_a`. Expected finite values (no NaN or inf). Received: score_a=array of shape (20,) with 1 NaN or inf",
+        call=lambda ctx: _stats().compare(_labels(), np.r_[INF, _probs()[1:]], _probs()),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "labels that are not 0/1",
+        "Invalid value for argument `y_true`. Expected 0/1 labels. Received: y_true=array with values [0, 2]",
+        call=lambda ctx: _stats().compare(2 * _labels(), _probs(), _probs()),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "one class only, for an AUC",
+        "Invalid value for argument `y_true`. Expected both classes (0 and 1) for metric='roc_auc'. Received: y_true=20 labels, 0 of class 1",
+        call=lambda ctx: _stats().compare(np.zeros(20, int), _probs(), _probs(), metric="roc_auc"),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "a single group",
+        "Invalid value for argument `groups`. Expected at least 2 distinct groups. Received: groups=20 rows in 1 group",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs(), groups=np.zeros(20)),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "level = 0",
+        "Invalid value for argument `level`. Expected a float in (0, 1). Received: level=0",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs(), level=0),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "a negative number of resamples",
+        "Invalid value for argument `n_resamples`. Expected an integer >= 1. Received: n_resamples=-5",
+        call=lambda ctx: _stats().compare(_labels(), _probs(), _probs(), n_resamples=-5),
+    ),
+    Row(
+        "kerasx.stats.compare",
+        "too few resamples for a 99% interval",
+        "Invalid value for argument `n_resamples`. Expected an integer >= 200 (2 / (1 - level): a resample in each tail). Received: n_resamples=150",
+        call=lambda ctx: _stats().compare(
+            _labels(), _probs(), _probs(), n_resamples=150, level=0.99
+        ),
+    ),
+    Row(
+        "kerasx.stats.mcnemar",
+        "correctness that is not bools or 0/1",
+        "Invalid value for argument `correct_a`. Expected 0/1 labels. Received: correct_a=array with values [0, 1, 2]",
+        call=lambda ctx: _stats().mcnemar([0, 2, 1], [1, 1, 1]),
+    ),
+    Row(
+        "kerasx.stats.mcnemar",
+        "vectors of different lengths",
+        "Invalid value for argument `correct_b`. Expected one value per row of correct_a (3). Received: correct_b=array of shape (2,)",
+        call=lambda ctx: _stats().mcnemar([0, 1, 1], [1, 1]),
+    ),
+    Row(
+        "kerasx.stats.delong_test",
+        "a single row of a class",
+        "Invalid value for argument `y_true`. Expected at least 2 rows of each class for DeLong's test. Received: y_true=20 labels, 1 of class 1",
+        call=lambda ctx: _stats().delong_test(np.r_[1, np.zeros(19, int)], _probs(), _probs()),
+    ),
+    Row(
+        "kerasx.stats.delong_test",
+        "NaN in A's scores",
+        "Invalid value for argument `score_a`. Expected finite values (no NaN or inf). Received: score_a=array of shape (20,) with 1 NaN or inf",
+        call=lambda ctx: _stats().delong_test(_labels(), np.r_[NAN, _probs()[1:]], _probs()),
+    ),
+]
+
+
+def _conformal():
+    from kerasx import conformal
+
+    return conformal
+
+
+STATS_PATIENTS = [
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "one patient only",
+        "Invalid value for argument `groups`. Expected at least 2 distinct groups. Received: groups=2 rows in 1 group",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, 0.8], ["P1", "P1"]),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "NaN scores",
+        "Invalid value for argument `y_score`. Expected finite values (no NaN or inf). Received: y_score=array of shape (2,) with 1 NaN or inf",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, NAN], ["P1", "P2"]),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "patient ids of another length than the labels",
+        "Invalid value for argument `groups`. Expected one group label per row of y_true (2).",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, 0.8], ["P1", "P2", "P3"]),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "an unknown rule",
+        "Invalid value for argument `rule`. Expected one of ('any', 'fraction'). Received: rule='all'",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, 0.8], ["P1", "P2"], rule="all"),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "rule='fraction' without a fraction",
+        "Invalid value for argument `fraction`. Expected a float in (0, 1] with rule='fraction'. Received: fraction=None",
+        call=lambda ctx: _stats().patient_diagnosis(
+            [0, 1], [0.2, 0.8], ["P1", "P2"], rule="fraction"
+        ),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "a fraction with rule='any'",
+        "Invalid value for argument `fraction`. Expected None with rule='any' (use rule='fraction'). Received: fraction=0.5",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, 0.8], ["P1", "P2"], fraction=0.5),
+    ),
+    Row(
+        "kerasx.stats.patient_diagnosis",
+        "min_cells = 0",
+        "Invalid value for argument `min_cells`. Expected an integer >= 1. Received: min_cells=0",
+        call=lambda ctx: _stats().patient_diagnosis([0, 1], [0.2, 0.8], ["P1", "P2"], min_cells=0),
+    ),
+    Row(
+        "kerasx.stats.choose_threshold",
+        "labels of one class only",
+        "Invalid value for argument `y_true`. Expected both classes (0 and 1) for choosing a threshold. Received: y_true=3 labels, 3 of class 1",
+        call=lambda ctx: _stats().choose_threshold([1, 1, 1], [0.2, 0.8, 0.5]),
+    ),
+    Row(
+        "kerasx.stats.choose_threshold",
+        "an unknown criterion",
+        "Invalid value for argument `criterion`. Expected 'youden', 'sensitivity>=x' or 'specificity>=x' with x in [0, 1]. Received: criterion='sensitivity>0.9'",
+        call=lambda ctx: _stats().choose_threshold([0, 1], [0.2, 0.8], criterion="sensitivity>0.9"),
+    ),
+    Row(
+        "kerasx.stats.choose_threshold",
+        "a floor outside [0, 1]",
+        "Invalid value for argument `criterion`. Expected 'youden', 'sensitivity>=x' or 'specificity>=x' with x in [0, 1]. Received: criterion='specificity>=95'",
+        call=lambda ctx: _stats().choose_threshold([0, 1], [0.2, 0.8], criterion="specificity>=95"),
+    ),
+    Row(
+        "kerasx.stats.choose_threshold",
+        "scores of another length than the labels",
+        "Invalid value for argument `y_score`. Expected one score per row of y_true (3). Received: y_score=array of shape (2,)",
+        call=lambda ctx: _stats().choose_threshold([0, 1, 1], [0.2, 0.8]),
+    ),
+]
+
+
+CONFORMAL = [
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "alpha = 1",
+        "Invalid value for argument `alpha`. Expected a float in (0, 1). Received: alpha=1",
+        call=lambda ctx: _conformal().SplitConformalClassifier(alpha=1),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "an unknown score",
+        "Invalid value for argument `score`. Expected one of ('lac', 'aps'). Received: score='raps'",
+        call=lambda ctx: _conformal().SplitConformalClassifier(score="raps"),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "labels of another length than the scores",
+        "Invalid value for argument `y_cal`. Expected one class index per row of scores_cal (2), shape (n,). Received: y_cal=array of shape (3,)",
+        call=lambda ctx: _conformal().SplitConformalClassifier().fit([0, 1, 1], [0.2, 0.9]),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "NaN scores",
+        "Invalid value for argument `scores_cal`. Expected finite values (no NaN or inf). Received: scores_cal=array of shape (2,) with 1 NaN or inf",
+        call=lambda ctx: _conformal().SplitConformalClassifier().fit([0, 1], [0.2, NAN]),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "logits instead of probabilities",
+        "Invalid value for argument `scores_cal`. Expected probabilities in [0, 1]. Received: scores_cal=values in [-1.2, 2.5] Scores outside [0, 1] are usually logits: apply a sigmoid or a softmax first.",
+        call=lambda ctx: _conformal().SplitConformalClassifier().fit([0, 1], [-1.2, 2.5]),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "a label outside [0, C)",
+        "Invalid value for argument `y_cal`. Expected class indices (integers) in [0, 2). Received: y_cal=array with values [2]",
+        call=lambda ctx: _conformal().SplitConformalClassifier().fit([0, 2], [0.2, 0.7]),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "a class without calibration rows (mondrian=True)",
+        "Invalid value for argument `y_cal`. Expected calibration rows of every class 0..1 (mondrian=True). Received: y_cal=3 labels, per class [3, 0] Add rows of the missing class, or use mondrian=False.",
+        call=lambda ctx: _conformal().SplitConformalClassifier().fit([0, 0, 0], [0.2, 0.3, 0.4]),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "class probabilities whose rows do not sum to 1",
+        "Invalid value for argument `scores_cal`. Expected rows of class probabilities that sum to 1 (a softmax output). Received: scores_cal=a row summing to 0.9",
+        call=lambda ctx: (
+            _conformal().SplitConformalClassifier().fit([0, 1], [[0.2, 0.7], [0.5, 0.5]])
+        ),
+    ),
+    Row(
+        "kerasx.conformal.SplitConformalClassifier",
+        "predict before fit",
+        "This SplitConformalClassifier is not fitted yet: call fit(y_cal, scores_cal) or fit_model(model, x_cal, y_cal) first.",
+        call=lambda ctx: _conformal().SplitConformalClassifier().predict([0.3]),
+    ),
+    Row(
+        "kerasx.stats.wilson_interval",
+        "more successes than trials",
+        "Invalid value for argument `k`. Expected an int in [0, n] = [0, 3]. Received: k=5",
+        call=lambda ctx: _stats().wilson_interval(5, 3),
+    ),
+    Row(
+        "kerasx.stats.wilson_interval",
+        "no trials",
+        "Invalid value for argument `n`. Expected an integer >= 1. Received: n=0",
+        call=lambda ctx: _stats().wilson_interval(0, 0),
+    ),
+    Row(
+        "kerasx.stats.wilson_interval",
+        "a level of 1",
+        "Invalid value for argument `level`. Expected a float in (0, 1). Received: level=1.0",
+        call=lambda ctx: _stats().wilson_interval(1, 3, level=1.0),
+    ),
+    Row(
+        "kerasx.conformal.coverage_report",
+        "sets that are not booleans",
+        "Invalid value for argument `sets`. Expected an (n, C) array of booleans with C >= 2. Received: sets=array of shape (2, 2)",
+        call=lambda ctx: _conformal().coverage_report([0, 1], [[2, 0], [0, 1]]),
+    ),
+    Row(
+        "kerasx.conformal.coverage_report",
+        "labels of another length than the sets",
+        "Invalid value for argument `y_true`. Expected one class index per row of sets (1), shape (n,). Received: y_true=array of shape (2,)",
+        call=lambda ctx: _conformal().coverage_report([0, 1], [[1, 0]]),
+    ),
+]
+
+
 API_ROWS = (
     BACKPROP
     + LOSSES
@@ -1975,6 +2544,9 @@ API_ROWS = (
     + EXPLAIN
     + CALIBRATION
     + FUNCTIONAL
+    + STATS_A
+    + STATS_PATIENTS
+    + CONFORMAL
     + TUNING
     + MALARIA_API
 )

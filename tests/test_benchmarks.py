@@ -9,6 +9,7 @@ run without ``--quick``).
 
 import ast
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -112,3 +113,97 @@ def test_quick_run_exits_0_and_reports_its_targets(script):
     verdicts = [m["verdict"] for m in map(TARGET_LINE.match, lines) if m]
     assert verdicts, f"no target line printed:\n{result.stdout[-2000:]}"
     assert set(verdicts) <= {"ok", "missed (not enforced: --quick)"}, verdicts
+
+
+FULL_SCALE = BENCHMARKS / "bench_full_scale.py"
+
+
+def _full_scale(monkeypatch):
+    """The full-scale benchmark as a module (its ``_targets`` import needs the folder)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("bench_full_scale", FULL_SCALE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_full_scale_without_its_folder_exits_0_and_says_so(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(FULL_SCALE), str(tmp_path / "nih")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing to measure" in result.stdout and "nih" in result.stdout
+
+
+def test_full_scale_reads_each_childs_own_peak_memory(tmp_path):
+    """From a small parent (as the benchmark is: Linux counts the parent's resident memory at
+    the child's start in the child's peak), a child holding 300 MB reports >= 300 MB, and a
+    second, small child its own small peak, not the first one's (as RUSAGE_CHILDREN would)."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_full_scale as b\n"
+        "big = [sys.executable, '-c', 'b = bytearray(300_000_000); b[::4096] = b\"x\" * "
+        "len(b[::4096])']\n"
+        "small = [sys.executable, '-c', 'print(1)']\n"
+        "runs = [b.run_measured(argv, sys.argv[2], echo=None)[:3] for argv in (big, small)]\n"
+        "print(json.dumps(runs))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(BENCHMARKS), str(tmp_path / "log")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (status, seconds, big_mb), (status_small, _, small_mb) = json.loads(result.stdout)
+    assert status == status_small == 0 and seconds > 0
+    assert big_mb >= 300e6 / 2**20 and small_mb < 100
+
+
+def _run_folder(root, name, accuracy, intervals):
+    import pandas as pd
+
+    out = root / name
+    out.mkdir()
+    entry = {"accuracy": accuracy, "n": 4000, "roc_auc": 0.99, "train_time_s": 1500.0}
+    entry.update(image_size=80, epochs_run=12, best_epoch=3, best_epoch_1based=4)
+    entry["n_validation"] = 1600
+    if intervals:
+        interval = {"estimate": accuracy, "low": 0.95, "high": 0.97, "method": "bootstrap"}
+        entry["intervals"] = {"accuracy": interval}
+    baseline = {"accuracy": 0.6, "n": 4000, "roc_auc": 0.64, "train_time_s": 500.0}
+    metrics = {"data": {"n_train": 16600}, name: entry, "baseline": {**baseline, "image_size": 100}}
+    (out / "metrics.json").write_text(json.dumps(metrics))
+    history = {"model": [name] * 3 + ["other"], "epoch_time": [140.0, 100.0, 110.0, 1.0]}
+    pd.DataFrame(history).to_csv(out / "history.csv", index=False)
+    return out, metrics
+
+
+@pytest.mark.parametrize("intervals", [True, False])
+def test_full_scale_table_interval_and_targets(tmp_path, monkeypatch, capsys, intervals):
+    from kerasx.stats import wilson_interval
+
+    bench = _full_scale(monkeypatch)
+    out, metrics = _run_folder(tmp_path, "cnn", 0.96, intervals)
+    rows = [
+        {**bench.model_row(name, out, metrics), "command": "cnn"} for name in ("cnn", "baseline")
+    ]
+    cnn = rows[0]
+    assert cnn["epoch_s"] == 110.0 and cnn["train_images_per_s"] == pytest.approx(15000 / 110)
+    wilson = wilson_interval(3840, 4000)
+    expected = (0.95, 0.97) if intervals else (wilson.low, wilson.high)
+    assert (cnn["accuracy_low"], cnn["accuracy_high"]) == pytest.approx(expected)
+    assert cnn["interval"] == ("bootstrap" if intervals else "wilson (computed here)")
+    assert "epoch_s" not in rows[1]
+    commands = {"cnn": {"wall_s": 1800.0, "peak_rss_mb": 3.5 * 1024}}
+    loading = {80: {"first": {"load_s": 21.0}, "cached": {"load_s": 1.2}}}
+    text = bench.table(rows, loading, commands)
+    assert "| CNN | 80x80 | 21 / 1.2 | 110.0 | 12 (4) | 25.0 min | 30.0 min | 3.50 GB |" in text
+    assert "| logistic | 100x100 |  |  |  | 8.3 min |" in text
+    targets = bench.Targets(enforce=True)
+    bench.check_targets(targets, rows, commands)
+    assert targets.missed == ["CNN training time (min)", "CNN accuracy on held-out patients"]
+    assert targets.exit_status() == 1

@@ -9,6 +9,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -62,11 +63,14 @@ def test_writes_every_output(synthetic_run):
     assert "[kerasx malaria] training the CNN" in stdout
     header = next(line for line in stdout.splitlines() if line.strip().startswith("MLP"))
     assert header.split() == ["MLP", "CNN", "logistic"]
-    for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC", "train time (s)"):
-        assert (
-            len(next(line for line in stdout.splitlines() if line.startswith(title)).split())
-            == len(title.split()) + 3
-        ), title
+    interval = r"\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]"
+    for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC", "ECE", "Brier score"):
+        line = next(line for line in stdout.splitlines() if line.startswith(title))
+        assert len(re.findall(interval, line)) == 3, line  # every model, with its interval
+    line = next(line for line in stdout.splitlines() if line.startswith("train time (s)"))
+    assert len(line.split()) == 3 + 3
+    assert "[brackets]: 95% interval, by image" in stdout
+    assert "the MLP is " in stdout and " than the logistic baseline: accuracy " in stdout
     assert "Test set: held-out SYNTHETIC images" in stdout
     assert not (out / BACKUP_DIR).exists()  # removed after a normal end
 
@@ -423,6 +427,20 @@ def test_real_images_default_to_the_patient_split(malaria_dir, tmp_path, capsys)
     report = json.loads((tmp_path / "metrics.json").read_text())
     assert report["data"]["synthetic"] is False and report["data"]["split"] == "patient"
     assert "held-out patients" in stdout and "SYNTHETIC" not in stdout
+    # Intervals by patient, and the diagnosis per test patient (sensitivity and specificity).
+    run = json.loads((tmp_path / "run.json").read_text())
+    test_patients = run["split"]["sides"]["test"]["patients"]
+    for name in ("mlp", "baseline"):
+        entry = report[name]
+        assert entry["interval_method"] == "by patient (cluster bootstrap)"
+        assert entry["intervals"]["accuracy"]["n_groups"] == len(test_patients)
+        patients = entry["patients"]
+        assert sorted(row["patient"] for row in patients["table"]) == sorted(test_patients)
+        for key in ("sensitivity", "specificity"):
+            interval = patients[key]
+            assert interval["method"] == "wilson" and interval["low"] <= interval["high"]
+    assert "MLP per patient (" in stdout
+    assert 'id="per-patient"' in (tmp_path / "report.html").read_text()
 
 
 # --- crash and resume ------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Tests for kerasx.data: the malaria loaders (TFDS mocked, shared folder, synthetic)."""
 
+import io
 import os
+import re
 
 import numpy as np
 import pytest
@@ -10,11 +12,13 @@ import tensorflow_datasets as tfds
 from kerasx.data import (
     DatasetUnavailableError,
     describe_source,
+    load_folder,
     load_malaria,
     loaders,
     make_synthetic_malaria,
     malaria_dataset,
     patient_id,
+    scale_images,
     sources,
     split_files,
 )
@@ -446,3 +450,135 @@ def test_scale_is_numpys_division_bit_for_bit(shape, flatten):
     reference = np.divide(images, np.float32(255.0), dtype=np.float32).reshape(out.shape)
     np.testing.assert_array_equal(out, reference)
     np.testing.assert_allclose(out, expected.reshape(out.shape), rtol=1e-7)
+
+
+class TestUint8:
+    """``dtype="uint8"``: the decoded 8 bits, which scale_images turns into the float32 load."""
+
+    @pytest.mark.parametrize("flatten", [True, False])
+    def test_scaled_uint8_load_is_the_float32_load_bit_for_bit(self, tmp_path, flatten):
+        root, _ = _make_distinct_folder(tmp_path / "cells")
+        kwargs = {"image_size": 5, "flatten": flatten, "split": "cell", "fraction": 0.75}
+        eight = load_malaria(root, dtype="uint8", **kwargs)
+        floats = load_malaria(root, **kwargs)
+        for (X8, y8), (X32, y32) in zip(eight, floats, strict=True):
+            assert X8.dtype == np.uint8 and X8.shape == X32.shape
+            np.testing.assert_array_equal(
+                scale_images(X8, flatten=False).view(np.uint32), X32.view(np.uint32)
+            )
+            np.testing.assert_array_equal(y8, y32)
+
+    def test_load_folder_uint8(self, tmp_path):
+        root, names = _make_distinct_folder(tmp_path / "cells")
+        X8, y8, files8 = load_folder(root, image_size=DISTINCT_SIZE, dtype=np.uint8)
+        X32, y32, files32 = load_folder(root, image_size=DISTINCT_SIZE)
+        assert X8.dtype == np.uint8 and files8 == files32
+        np.testing.assert_array_equal(scale_images(X8), X32)
+        np.testing.assert_array_equal(y8, y32)
+        # The 8 bits are the PNGs' own pixels (loaded at their size).
+        assert [names[row.tobytes()] for row in X8] == [os.path.relpath(f, root) for f in files8]
+
+    def test_cache_stores_uint8_and_reads_the_same(self, tmp_path, monkeypatch):
+        root = _make_folder(tmp_path / "cells")
+        cache = tmp_path / "cache"
+        decoded = load_malaria(root, image_size=4, cache_dir=cache, split="cell", dtype="uint8")
+        (folder,) = os.listdir(cache)
+        stored = {name: np.load(cache / folder / f"{name}.npy") for name in ("X_train", "X_test")}
+        assert {array.dtype for array in stored.values()} == {np.dtype(np.uint8)}
+        monkeypatch.setattr(loaders, "_records", lambda *a, **k: pytest.fail("decoded again"))
+        cached8 = load_malaria(root, image_size=4, cache_dir=cache, split="cell", dtype="uint8")
+        cached32 = load_malaria(root, image_size=4, cache_dir=cache, split="cell")
+        for (X, y), (X8, y8), (X32, y32) in zip(decoded, cached8, cached32, strict=True):
+            np.testing.assert_array_equal(X8, X)
+            np.testing.assert_array_equal(X32, scale_images(X, flatten=True))
+            np.testing.assert_array_equal(y8, y)
+            np.testing.assert_array_equal(y32, y)
+
+    @pytest.mark.parametrize("dtype", ["float64", "int", None, "eight bits", 3])
+    def test_other_dtypes_are_refused(self, dtype):
+        with pytest.raises(
+            ValueError, match=r"argument `dtype`. Expected one of \('float32', 'uint8'\)"
+        ):
+            load_malaria("synthetic", fraction=0.02, image_size=2, dtype=dtype)
+        with pytest.raises(ValueError, match="argument `dtype`"):
+            load_folder("somewhere", dtype=dtype)
+
+    def test_scale_images_refuses_anything_but_uint8(self):
+        with pytest.raises(ValueError, match=r"argument `images`\. Expected a uint8 NumPy array"):
+            scale_images(np.zeros((2, 3), np.float32))
+        with pytest.raises(ValueError, match="argument `images`"):
+            scale_images([[0, 255]])
+        np.testing.assert_array_equal(
+            scale_images(np.arange(256, dtype=np.uint8)[None]),
+            np.divide(np.arange(256, dtype=np.uint8), np.float32(255), dtype=np.float32)[None],
+        )
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+class _Clock:
+    def __init__(self, step):
+        self.now, self.step = 0.0, step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+PROGRESS = re.compile(
+    r"^\[p\] decoding 1,000 images: (?P<done>[\d,]+)/1,000 \((?P<pct>\d+)%\), "
+    r"(?P<rate>[\d,.]+) images/s, ETA (?P<eta>[\d.]+ s|\d+ min \d\d s)$"
+)
+FINAL = re.compile(r"^\[p\] decoding 1,000 images: 1,000/1,000 in [\d.]+ s \([\d,.]+ images/s\)$")
+
+
+class TestProgress:
+    def _run(self, stream):
+        line = loaders._ProgressLine(
+            "decoding 1,000 images", 1000, "[p]", "images", stream=stream, clock=_Clock(0.01)
+        )
+        for done in range(10, 1001, 10):
+            line.update(done)
+        line.close()
+        return stream.getvalue()
+
+    def test_a_log_gets_a_line_per_quarter_and_the_total(self):
+        lines = self._run(io.StringIO()).splitlines()
+        matches = [PROGRESS.match(line) for line in lines[:-1]]
+        assert all(matches) and FINAL.match(lines[-1]), lines
+        assert [m["done"] for m in matches] == ["250", "500", "750"]
+        # One tick of 0.01 s per update and one at the start: rate and ETA follow from them.
+        assert matches[1]["rate"] == "1,000" and matches[1]["eta"] == "0.5 s"
+
+    def test_a_terminal_gets_one_line_rewritten_in_place(self):
+        text = self._run(_Terminal())
+        assert text.count("\n") == 1 and text.endswith("\n")
+        shown = [part.rstrip() for part in text.rstrip("\n").split("\r") if part]
+        assert len(shown) >= 3 and FINAL.match(shown[-1])
+        assert all(PROGRESS.match(part) for part in shown[:-1]), shown
+
+    def test_verbose_load_prints_the_decoding_and_the_cache(self, tmp_path, capsys):
+        root = _make_folder(tmp_path / "cells")
+        kwargs = {"image_size": 4, "split": "cell", "cache_dir": tmp_path / "cache"}
+        load_malaria(root, verbose=True, **kwargs)
+        first = capsys.readouterr().out.splitlines()
+        assert re.match(r"^\[kerasx data\] decoding 20 images: 20/20 in [\d.]+ s", first[-2])
+        assert first[-1].startswith("[kerasx data] cached the decoded images in ")
+        load_malaria(root, verbose="[my job]", **kwargs)
+        (again,) = capsys.readouterr().out.splitlines()
+        assert re.match(r"^\[my job\] read 20 images from the cache .+ in [\d.]+ s$", again)
+
+    def test_quiet_by_default(self, tmp_path, capsys):
+        load_folder(_make_folder(tmp_path / "cells"), image_size=3)
+        load_malaria("synthetic", fraction=0.02, image_size=2)
+        assert capsys.readouterr().out == ""
+
+    @pytest.mark.parametrize("verbose", [1, "", None, b"yes"])
+    def test_invalid_verbose(self, verbose):
+        with pytest.raises(
+            ValueError, match=r"argument `verbose`\. Expected True, False or a line"
+        ):
+            load_malaria("synthetic", fraction=0.02, image_size=2, verbose=verbose)

@@ -152,10 +152,14 @@ def assert_table_matches(tables, metrics):
         for name, text in comparison[key].items():
             expected = metrics[name].get(key)
             tolerance = 0 if key == "parameters" else 5e-4 + 1e-12
-            assert float(text.replace(",", "")) == pytest.approx(expected, abs=tolerance), (
-                key,
-                name,
-            )
+            value, *bracket = text.replace(",", "").split(" ", 1)
+            assert float(value) == pytest.approx(expected, abs=tolerance), (key, name)
+            interval = metrics[name].get("intervals", {}).get(key)
+            if interval:  # written "0.966 [0.951, 0.978]"
+                low, high = (float(v) for v in bracket[0].strip("[]").split())
+                assert (low, high) == pytest.approx((interval["low"], interval["high"]), abs=5e-4)
+            else:
+                assert not bracket, (key, name, text)
     for name, text in comparison["train_time_s"].items():
         assert float(text) == pytest.approx(metrics[name]["train_time_s"], abs=0.05 + 1e-12)
     calibration = tables["calibration-table"]
@@ -169,7 +173,8 @@ def assert_table_matches(tables, metrics):
             if entry is None:
                 assert text == "–", (key, name)
             else:
-                assert float(text) == pytest.approx(entry, abs=5e-4 + 1e-12), (key, name)
+                value = text.split(" ", 1)[0]  # ECE and Brier before: with their interval
+                assert float(value) == pytest.approx(entry, abs=5e-4 + 1e-12), (key, name)
     return comparison, calibration
 
 

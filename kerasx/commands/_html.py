@@ -65,6 +65,7 @@ _TABLE_ROWS = (
     ("roc_auc", "ROC AUC"),
     ("train_time_s", "train time (s)"),
     ("epochs_run", "epochs run"),
+    ("best_epoch_1based", "best epoch (counted from 1)"),
     ("image_size", "image size (pixels a side)"),
     ("parameters", "parameters"),
     ("n", "test images"),
@@ -79,7 +80,7 @@ _CALIBRATION_ROWS = (
     (("before", "nll"), "NLL before"),
     (("after", "nll"), "NLL after"),
 )
-_INTEGERS = {"epochs_run", "image_size", "parameters", "n"}
+_INTEGERS = {"epochs_run", "best_epoch_1based", "image_size", "parameters", "n"}
 _MODEL_KEYS = ("mlp", "cnn", "baseline")
 
 
@@ -188,17 +189,89 @@ def _split_statement(data):
     )
 
 
+def _text(entry, key):
+    """A table cell: the score with its interval when metrics.json has one."""
+    from kerasx.malaria.report import score_text
+
+    if (entry.get("intervals") or {}).get(key):
+        return score_text(entry, key)
+    return number(entry.get(key), key)
+
+
 def _table(models, metrics):
     rows = []
     for key, title in _TABLE_ROWS:
         values = [metrics[name].get(key) for name in models]
         if all(value is None for value in values):
             continue
-        cells = [
-            {"model": name, "text": number(v, key)} for name, v in zip(models, values, strict=True)
-        ]
+        cells = [{"model": name, "text": _text(metrics[name], key)} for name in models]
         rows.append({"key": key, "title": title, "cells": cells})
     return rows
+
+
+def _interval(entry):
+    """``0.950 [0.900, 0.980]`` from an interval of metrics.json, ``–`` for none."""
+    if not entry or entry.get("estimate") is None:
+        return "–"
+    return f"{entry['estimate']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+
+
+def _statistics(models, metrics, titles):
+    """The report's statistics: how the intervals were made, each network against the baseline,
+    the operating threshold, the conformal sets and the diagnosis per patient."""
+    entries = {name: metrics[name] for name in models}
+    methods = sorted({e["interval_method"] for e in entries.values() if "interval_method" in e})
+    comparisons = [e["vs_baseline"]["sentence"] for e in entries.values() if "vs_baseline" in e]
+    points = [
+        {"model": name, "title": titles[name], **e["operating_point"]}
+        for name, e in entries.items()
+        if "operating_point" in e
+    ]
+    conformal = [
+        {"model": name, "title": titles[name], **e["conformal"]}
+        for name, e in entries.items()
+        if "conformal" in e
+    ]
+    with_patients = [name for name in models if entries[name].get("patients")]
+    patients = None
+    if with_patients:
+        first = entries[with_patients[0]]["patients"]
+        verdicts = {
+            name: {row["patient"]: row for row in entries[name]["patients"]["table"]}
+            for name in with_patients
+        }
+        patients = {
+            "models": with_patients,
+            "rule": first["rule"],
+            "n_patients": first["n_patients"],
+            "summary": [
+                {
+                    "model": name,
+                    "title": titles[name],
+                    **{
+                        key: _interval(entries[name]["patients"][key])
+                        for key in ("sensitivity", "specificity", "accuracy")
+                    },
+                }
+                for name in with_patients
+            ],
+            "rows": [
+                {
+                    "patient": row["patient"],
+                    "n_cells": row["n_cells"],
+                    "truth": row["truth"],
+                    "verdicts": [verdicts[name][row["patient"]] for name in with_patients],
+                }
+                for row in first["table"]
+            ],
+        }
+    return {
+        "interval_methods": methods,
+        "comparisons": comparisons,
+        "operating_points": points,
+        "conformal": conformal,
+        "patients": patients,
+    }
 
 
 def _dig(entry, path):
@@ -213,7 +286,15 @@ def _calibration_table(models, metrics):
     rows = []
     for path, title in _CALIBRATION_ROWS:
         values = [_dig(calibrations[name], path) for name in models]
-        cells = [{"model": name, "text": number(v)} for name, v in zip(models, values, strict=True)]
+        if path[0] == "before" and path[1] in ("ece", "brier"):
+            values = [
+                _interval(interval) if (interval := _dig(metrics[name], ("intervals", path[1])))
+                else number(value)
+                for name, value in zip(models, values, strict=True)
+            ]  # fmt: skip
+        else:
+            values = [number(v) for v in values]
+        cells = [{"model": name, "text": v} for name, v in zip(models, values, strict=True)]
         rows.append({"key": ".".join(("calibration", *path)), "title": title, "cells": cells})
     return models, rows
 
@@ -283,6 +364,7 @@ def _context(run_dir):
         "models": models,
         "titles": titles,
         "table": _table(models, metrics),
+        **_statistics(models, metrics, titles),
         "calibrated": calibrated,
         "calibration_rows": calibration_rows,
         "figures": _figures(run_dir, files, MODEL_TITLES.get(featured, featured)),

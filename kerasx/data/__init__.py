@@ -35,8 +35,10 @@ and :func:`split_files`):
 of a folder (an external test set) with its file name.
 
 Images are decoded and resized with TensorFlow in parallel (``tf.data``), rounded to 8 bits like
-the originals and scaled to [0, 1] as float32. ``cache_dir`` keeps the decoded 8-bit arrays as
-``.npy`` files so a second load skips decoding.
+the originals and scaled to [0, 1] as float32; ``dtype="uint8"`` keeps the 8 bits (a quarter of
+the memory) and :func:`scale_images` scales them, or any batch of them, to the same float32
+values later. ``cache_dir`` keeps the decoded 8-bit arrays as ``.npy`` files so a second load
+skips decoding, and ``verbose=True`` shows the decoding's count, rate and ETA.
 
 Modules: ``synthetic`` (the procedural cells), ``sources`` (TFDS, folder and synthetic sources,
 decoding, patient ids), ``split`` (cell and patient splits, the grouped validation split),
@@ -52,7 +54,7 @@ images on both sides of a split) and ``loaders`` (:func:`load_malaria`, :func:`m
 """
 
 from kerasx.data.audit import SplitAudit, audit_split
-from kerasx.data.loaders import load_folder, load_malaria, malaria_dataset
+from kerasx.data.loaders import load_folder, load_malaria, malaria_dataset, scale_images
 from kerasx.data.sources import CLASS_NAMES, DatasetUnavailableError, describe_source, patient_id
 from kerasx.data.split import grouped_validation_split, split_files
 from kerasx.data.synthetic import make_synthetic_malaria
@@ -69,5 +71,6 @@ __all__ = [
     "make_synthetic_malaria",
     "malaria_dataset",
     "patient_id",
+    "scale_images",
     "split_files",
 ]

@@ -163,13 +163,21 @@ class _Records:
         """A ``tf.data.Dataset`` of ``(index, uint8 image)`` for the given indices."""
         return self._dataset_fn(np.asarray(indices, np.int64), image_size)
 
-    def decode(self, indices, image_size):
-        """The uint8 images of ``indices``, in that order."""
+    def decode(self, indices, image_size, progress=None):
+        """The uint8 images of ``indices``, in that order.
+
+        ``progress``, if given, is called with the number of images decoded so far after each
+        batch of 256.
+        """
         out = np.empty((len(indices), image_size, image_size, 3), np.uint8)
         row_of = np.full(len(self.labels), -1, np.int64)
         row_of[indices] = np.arange(len(indices))
+        done = 0
         for index, batch in self.dataset(indices, image_size).batch(256).as_numpy_iterator():
             out[row_of[index]] = batch
+            done += len(index)
+            if progress is not None:
+                progress(done)
         return out
 
 
@@ -241,9 +249,9 @@ def _folder_records(path):
 def _naming_corrupt_file(decode, files):
     """Wraps ``decode`` so that a PNG TensorFlow cannot decode is named in a ``ValueError``."""
 
-    def wrapped(indices, image_size):
+    def wrapped(indices, image_size, progress=None):
         try:
-            return decode(indices, image_size)
+            return decode(indices, image_size, progress)
         except tf.errors.InvalidArgumentError as err:
             for i in indices:
                 try:

@@ -3,7 +3,7 @@
 This module imports neither Keras nor TensorFlow: ``kerasx malaria --help`` builds its options,
 their help and their defaults from these fields. Each field carries its check (the same one the
 command line runs at parse time), its help text, its ``--quick`` value if it has one, and its
-role for a rerun into the same folder (:meth:`MalariaConfig.identity`).
+role for a rerun into the same folder (see :mod:`kerasx.malaria.record`).
 
 >>> config = MalariaConfig(data="synthetic", quick=True)
 >>> config.models, config.split, config.image_size, config.fraction, config.epochs

@@ -161,7 +161,8 @@ def write_outputs(folder, description, splits, results, verbose=True):
     config, out = folder.config, folder.out
     described = evaluation(config, len(splits[config.image_size].y_test))
     title = f"Test set: {described}"
-    table = report.comparison_table({name: r.entry for name, r in results.items()}, title)
+    entries = {name: r.entry for name, r in results.items()}
+    table = "\n".join([report.comparison_table(entries, title), *report.statistics_lines(entries)])
     if verbose:
         print(table, flush=True)
     histories = [r.history for r in results.values() if r.history is not None]
@@ -175,7 +176,6 @@ def write_outputs(folder, description, splits, results, verbose=True):
     _save_models(results, out)
     metrics = _metrics(folder, description, splits, results, described)
     records.write_json(out, "metrics.json", metrics)
-    entries = {name: r.entry for name, r in results.items()}
     folder.write(
         "finished",
         featured_model=featured_model(config.models),

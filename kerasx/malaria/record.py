@@ -23,6 +23,8 @@ import json
 import os
 import shutil
 
+import numpy as np
+
 from kerasx import _io
 from kerasx._validation import InvalidArgument
 
@@ -46,8 +48,9 @@ __all__ = [
 
 #: Folder under the output folder where each model's training is backed up until it ends.
 BACKUP_DIR = "backup"
-#: The version of metrics.json's layout (1: before it had a ``schema`` field).
-METRICS_SCHEMA = 2
+#: The version of metrics.json's layout (1: before it had a ``schema`` field; 3: intervals,
+#: the comparison with the baseline, patients, operating point and conformal sets per model).
+METRICS_SCHEMA = 3
 #: Files (besides :data:`BACKUP_DIR`) that belong to a run; any of them marks a folder as used.
 RUN_FILES = (
     "run.json", "metrics.json", "history.csv", "history_mlp.csv", "history_cnn.csv",
@@ -126,8 +129,15 @@ def split_record(config, split, rows):
     """
     import numpy as np
 
+    from kerasx.data import scale_images
+
     digest = hashlib.sha256(np.ascontiguousarray(split.y_test).tobytes())
-    digest.update(np.ascontiguousarray(split.x_test).tobytes())
+    # The float32 bytes the models see, as before images stayed 8-bit: folders of earlier runs
+    # keep their digest. In chunks, without a float copy of the whole test side.
+    for start in range(0, len(split.x_test), 256):
+        chunk = split.x_test[start : start + 256]
+        chunk = scale_images(chunk) if chunk.dtype == np.uint8 else np.ascontiguousarray(chunk)
+        digest.update(chunk.tobytes())
     record = {
         "validation": "held-out patients" if rows.by_patient else "last rows of the training side",
         "test_sha256": digest.hexdigest(),
@@ -377,6 +387,10 @@ def _json_safe(value):
     """NaN (e.g. ROC AUC on one class) as ``null``: metrics.json stays strict JSON."""
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
     if isinstance(value, float) and value != value:
         return None
     return value

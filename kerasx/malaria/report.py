@@ -29,6 +29,9 @@ __all__ = [
     "draw_grad_cam",
     "draw_roc",
     "model_summaries",
+    "score_of",
+    "score_text",
+    "statistics_lines",
     "summary",
 ]
 
@@ -52,29 +55,120 @@ _ROWS = (
     ("specificity", "specificity"),
     ("mcc", "MCC"),
     ("roc_auc", "ROC AUC"),
+    ("ece", "ECE"),
+    ("brier", "Brier score"),
     ("train_time_s", "train time (s)"),
 )
+
+
+def score_of(entry, key):
+    """A model's score ``key`` from its metrics.json entry (ECE and Brier: before calibration).
+
+    >>> score_of({"calibration": {"before": {"ece": 0.04}}}, "ece"), score_of({}, "mcc")
+    (0.04, None)
+    """
+    if key in ("ece", "brier"):
+        return ((entry.get("calibration") or {}).get("before") or {}).get(key)
+    return entry.get(key)
+
+
+def score_text(entry, key):
+    """A score as the table writes it: ``0.966 [0.951, 0.978]`` with its interval, else
+    ``0.966``; ``–`` when missing.
+
+    >>> score_text({"mcc": 0.5, "intervals": {"mcc": {"low": 0.4, "high": 0.6}}}, "mcc")
+    '0.500 [0.400, 0.600]'
+    """
+    value = score_of(entry, key)
+    if value is None or value != value:
+        return "–"
+    if key == "train_time_s":
+        return f"{value:.1f}"
+    interval = (entry.get("intervals") or {}).get(key)
+    if interval and interval.get("low") is not None:
+        return f"{value:.3f} [{interval['low']:.3f}, {interval['high']:.3f}]"
+    return f"{value:.3f}"
 
 
 def comparison_table(results, title):
     """The models side by side, one row per score, one column per model in ``results``' order.
 
+    A score with an interval in the entry (``intervals``, see
+    :func:`kerasx.malaria.inference.add_statistics`) is written ``0.966 [0.951, 0.978]``.
+
     Args:
-        results: ``{model name: scores}`` (scores as :func:`score_predictions` returns, plus
-            optionally ``train_time_s``); names are keys of :data:`MODEL_TITLES`.
+        results: ``{model name: scores}`` (as :func:`kerasx.malaria.scores.score_predictions`
+            returns, plus
+            optionally ``train_time_s``, ``calibration`` and ``intervals``); names are keys of
+            :data:`MODEL_TITLES`.
         title: the first line, e.g. which test set and how many images.
 
     Returns:
         The table as one string.
     """
     names = list(results)
-    lines = [title, f"{'':16s}" + "".join(f"{MODEL_TITLES[n]:>12s}" for n in names)]
-    for key, row_title in _ROWS:
-        if not all(key in results[n] for n in names):
-            continue
-        fmt = "{:12.1f}" if key == "train_time_s" else "{:12.3f}"
-        lines.append(f"{row_title:16s}" + "".join(fmt.format(results[n][key]) for n in names))
+    rows = [
+        (row_title, [score_text(results[n], key) for n in names])
+        for key, row_title in _ROWS
+        if not all(score_of(results[n], key) is None for n in names)
+    ]
+    width = max([12] + [len(text) + 2 for _, cells in rows for text in cells])
+    lines = [title, f"{'':16s}" + "".join(f"{MODEL_TITLES[n]:>{width}s}" for n in names)]
+    for row_title, cells in rows:
+        lines.append(f"{row_title:16s}" + "".join(f"{text:>{width}s}" for text in cells))
+    methods = {results[n].get("interval_method") for n in names} - {None}
+    if methods:
+        lines.append(f"[brackets]: 95% interval, {', '.join(sorted(methods))}")
     return "\n".join(lines)
+
+
+def statistics_lines(results):
+    """What the intervals say, in sentences: each network against the baseline (paired, by
+    patient when the data names patients), the patients' diagnosis, the operating threshold and
+    the conformal sets. Empty for entries without statistics.
+
+    Args:
+        results: ``{model name: metrics.json entry}``.
+
+    Returns:
+        A list of lines.
+    """
+    lines = []
+    for name, entry in results.items():
+        title = MODEL_TITLES.get(name, name)
+        if "vs_baseline" in entry:
+            lines.append(entry["vs_baseline"]["sentence"])
+        patients = entry.get("patients")
+        if patients:
+            sens, spec = patients["sensitivity"], patients["specificity"]
+            lines.append(
+                f"{title} per patient ({patients['n_patients']} patients, infected when "
+                f"{patients['rule']}): sensitivity {_interval_text(sens)}, "
+                f"specificity {_interval_text(spec)}"
+            )
+        point = entry.get("operating_point")
+        if point:
+            chosen, half = point["chosen"], point["0.5"]
+            lines.append(
+                f"{title} threshold {point['threshold']:.3f} ({point['criterion']}, fitted on the "
+                f"validation rows): sensitivity {chosen['sensitivity']:.3f}, specificity "
+                f"{chosen['specificity']:.3f} (at 0.5: {half['sensitivity']:.3f}, "
+                f"{half['specificity']:.3f})"
+            )
+        sets = entry.get("conformal")
+        if sets:
+            lines.append(
+                f"{title} conformal sets (alpha {sets['alpha']}): coverage "
+                f"{sets['coverage']:.3f}, 'ask a human' (both classes) for "
+                f"{sets['ask_a_human']:.1%} of the test cells"
+            )
+    return lines
+
+
+def _interval_text(entry):
+    if entry.get("estimate") is None:
+        return "n/a (no such patient on the test side)"
+    return f"{entry['estimate']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
 
 
 def draw_confusion(path, y_true, predictions, title):
@@ -145,15 +239,20 @@ def draw_calibration(path, name, y_true, before, after, temperature):
 
     title = MODEL_TITLES.get(name, name)
     names = (f"{title} before", f"{title} after (T = {temperature:.2f})")
-    reliability_diagram(path, y_true, before, after, names=names)
+    reliability_diagram(path, y_true, before, after, names=names, class_names=CLASS_NAMES)
 
 
 def draw_errors(path, images, y_true, scores):
     """The model's most confident mistakes on the test rows (:func:`kerasx.explain.top_errors`)."""
     from kerasx.explain import plot_top_errors, top_errors
 
-    indices = top_errors(y_true, scores, k=N_ERRORS)
-    plot_top_errors(path, images, y_true, scores, indices, class_names=CLASS_NAMES)
+    indices = np.asarray(top_errors(y_true, scores, k=N_ERRORS), dtype=int)
+    # Only the shown rows go to the plot, which converts its images to float64 RGB: all the
+    # test images would take 1.3 GB at full scale (4,138 cells of 100x100).
+    shown = np.arange(len(indices))
+    images, y_true = np.asarray(images)[indices], np.asarray(y_true).ravel()[indices]
+    scores = np.asarray(scores).ravel()[indices]
+    plot_top_errors(path, images, y_true, scores, shown, class_names=CLASS_NAMES)
 
 
 def draw_grad_cam(path, model, images, y_true, scores):
@@ -169,7 +268,11 @@ def draw_grad_cam(path, model, images, y_true, scores):
     groups = grad_cam_examples(y_true, scores, per_group=GRAD_CAM_PER_GROUP)
     rows = np.concatenate([np.asarray(v, dtype=int) for v in groups.values()])
     images, y_true, scores = np.asarray(images)[rows], np.asarray(y_true)[rows], scores[rows]
-    heatmaps = grad_cam(model, images.astype("float32"), class_index="predicted")
+    # The job keeps images as 8-bit pixels; the model takes them as the batches it trained on.
+    from kerasx.data import scale_images
+
+    inputs = scale_images(images) if images.dtype == np.uint8 else images.astype("float32")
+    heatmaps = grad_cam(model, inputs, class_index="predicted")
     plot_grad_cam(
         path,
         images,
@@ -201,7 +304,9 @@ def _model_summary(model):
     total, trainable = int(breakdown["params"].sum()), int(breakdown["trainable"].sum())
     lines += [
         "",
-        "Parameter breakdown ((inputs + 1) x units for each Dense layer):",
+        "Parameter breakdown (the formula column: (inputs + 1) x units for a Dense layer, "
+        "(kernel height x width x input channels + 1) x filters for a convolution, without the "
+        "+ 1 when the layer has no bias):",
         breakdown.to_string(index=False),
         f"total: {total:,} parameters, {trainable:,} trainable"
         + (" (batch-norm and standardization statistics are not)" if total > trainable else ""),

@@ -128,7 +128,7 @@ def _load(config, verbose):
     splits = {}
     for size in sorted({config.image_size, *map(config.image_size_for, config.models)}):
         progress(f"loading {description} at {size}x{size} ...", verbose)
-        splits[size] = load_split(config, size)
+        splits[size] = load_split(config, size, verbose=verbose)
     main = splits[config.image_size]
     progress(f"{len(main.y_train)} training and {len(main.y_test)} test images", verbose)
     return description, splits
@@ -199,6 +199,7 @@ def run_malaria(config, out, *, restart=False, verbose=True):
 
 def _run_in(config, out, restart, verbose):
     from kerasx import distribution
+    from kerasx.malaria.inference import add_statistics
     from kerasx.malaria.outputs import write_outputs
     from kerasx.malaria.train import train_and_score
 
@@ -207,6 +208,10 @@ def _run_in(config, out, restart, verbose):
     folder.write("running")
     try:
         results = train_and_score(config, splits, out, verbose, rows)
+        progress("intervals, comparisons, patients' diagnosis, conformal sets ...", verbose)
+        add_statistics(
+            results, splits[config.image_size], rows, by_patient=rows.by_patient, seed=config.seed
+        )
         with distribution.local_scope():  # after training across processes: local copies
             metrics = write_outputs(folder, description, splits, results, verbose)
     except BaseException as error:  # KeyboardInterrupt too: the run did not finish

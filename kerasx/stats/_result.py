@@ -48,6 +48,4 @@ class Interval:
 
     def __repr__(self):
         groups = f", {self.n_groups} groups" if self.n_groups is not None else ""
-        return (
-            f"Interval({self.format()}, {self.level:.0%} {self.method}, n={self.n}{groups})"
-        )
+        return f"Interval({self.format()}, {self.level:.0%} {self.method}, n={self.n}{groups})"
