@@ -142,9 +142,15 @@ def test_baseline_is_sklearn_on_exactly_the_test_rows(synthetic_run):
     flat = LogisticRegression(C=1.0, max_iter=1000, random_state=0)
     flat.fit(X_train.reshape(len(X_train), -1), y_train.astype(int))
     scores = flat.predict_proba(X_test.reshape(len(X_test), -1))[:, 1]
-    assert report["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5), abs=1e-12)
-    assert report["mcc"] == pytest.approx(matthews_corrcoef(y_test, scores > 0.5), abs=1e-12)
-    assert report["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores), abs=1e-12)
+    # The job minimises the same objective with the same L-BFGS options on 8-bit pixels in
+    # chunks (kerasx.malaria.train.fit_baseline); its stopping point differs within lbfgs's
+    # tolerance: on these 140 test rows the probabilities differ by at most 0.0026 and one
+    # row near 0.5 changes class (measured). Scoring the training rows (accuracy 1.0), other
+    # rows or swapped columns moves the figures by far more.
+    one_row = 1.5 / len(y_test)
+    assert report["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5), abs=one_row)
+    assert report["mcc"] == pytest.approx(matthews_corrcoef(y_test, scores > 0.5), abs=0.03)
+    assert report["roc_auc"] == pytest.approx(roc_auc_score(y_test, scores), abs=0.005)
     train_accuracy = flat.score(X_train.reshape(len(X_train), -1), y_train.astype(int))
     assert abs(train_accuracy - report["accuracy"]) > 0.05  # the two can be told apart
 
@@ -526,7 +532,9 @@ def test_quick_run_mlp_beats_chance_and_cnn_beats_both(tmp_path):
     )
     accuracy_line = next(line for line in stdout.splitlines() if line.startswith("accuracy"))
     expected = [report[name]["accuracy"] for name in ("mlp", "cnn", "baseline")]
-    np.testing.assert_allclose([float(v) for v in accuracy_line.split()[1:]], expected, atol=5e-4)
+    shown = re.findall(r"(\d\.\d{3}) \[", accuracy_line)  # each "0.586 [0.527, 0.642]"
+    np.testing.assert_allclose([float(v) for v in shown], expected, atol=5e-4)
+    assert "Why: the course's MLP" in stdout  # it loses here, and the table says why
 
 
 def test_the_recorded_command_names_the_backend_auto_chose():

@@ -241,3 +241,23 @@ def test_report_html_shows_the_statistics(by_patient, tmp_path):
         assert section in text, section
     assert html.escape(metrics["cnn"]["vs_baseline"]["sentence"], quote=False) in text
     assert text.count("<tr data-model=") >= 2 * 2 + 2 + 3  # operating points, conformal, patients
+
+
+def _versus(low, high):
+    return {
+        "vs_baseline": {"sentence": "s", "difference": {"estimate": 0, "low": low, "high": high}}
+    }
+
+
+def test_the_table_says_why_the_mlp_does_not_beat_the_baseline():
+    """The first table a user sees (the quick synthetic run) had the MLP lose to the logistic
+    baseline with no word of why: a line now says why, and what wins, whenever the MLP's
+    difference from the baseline is not clearly above zero."""
+    losing = report.statistics_lines({"mlp": _versus(-0.14, 0.0), "cnn": _versus(0.2, 0.3)})
+    why = [line for line in losing if line.startswith("Why: the course's MLP")]
+    assert len(why) == 1 and why[0].endswith("the CNN, which slides the same 3x3 filters over "
+                                             "the whole image, wins.")  # fmt: skip
+    alone = report.statistics_lines({"mlp": _versus(-0.1, 0.05)})
+    assert alone[-1].endswith("a network made for images does better (--model cnn).")
+    winning = report.statistics_lines({"mlp": _versus(0.01, 0.1)})
+    assert not any(line.startswith("Why:") for line in winning)

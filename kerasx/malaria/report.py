@@ -138,6 +138,8 @@ def statistics_lines(results):
         title = MODEL_TITLES.get(name, name)
         if "vs_baseline" in entry:
             lines.append(entry["vs_baseline"]["sentence"])
+        if name == "mlp" and _not_above_zero(entry):
+            lines.append(_why_the_mlp_loses(results))
         patients = entry.get("patients")
         if patients:
             sens, spec = patients["sensitivity"], patients["specificity"]
@@ -163,6 +165,23 @@ def statistics_lines(results):
                 f"{sets['ask_a_human']:.1%} of the test cells"
             )
     return lines
+
+
+def _not_above_zero(entry):
+    difference = (entry.get("vs_baseline") or {}).get("difference") or {}
+    return difference.get("low") is not None and difference["low"] <= 0
+
+
+def _why_the_mlp_loses(results):
+    """One line on why the course's MLP does not beat the baseline, and what does."""
+    line = (
+        "Why: the course's MLP learns one weight per pixel and neuron, with no weight sharing, "
+        "so it needs far more images than these to beat a linear model on raw pixels"
+    )
+    cnn = results.get("cnn")
+    if cnn is not None and not _not_above_zero(cnn) and "vs_baseline" in cnn:
+        return line + "; the CNN, which slides the same 3x3 filters over the whole image, wins."
+    return line + "; a network made for images does better (--model cnn)."
 
 
 def _interval_text(entry):
