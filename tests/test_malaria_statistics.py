@@ -261,3 +261,27 @@ def test_the_table_says_why_the_mlp_does_not_beat_the_baseline():
     assert alone[-1].endswith("a network made for images does better (--model cnn).")
     winning = report.statistics_lines({"mlp": _versus(0.01, 0.1)})
     assert not any(line.startswith("Why:") for line in winning)
+
+
+def test_data_a_statistic_cannot_use_leaves_a_note_not_a_failed_run():
+    """A tiny folder can put one patient on the test side, or one class on the validation
+    side: the intervals fall back to images and say why, and what cannot be computed (the
+    threshold and the conformal sets need both classes) is a note in metrics.json and the
+    table, instead of an error that loses the finished training."""
+    split, rows, results = _problem(seed=2)
+    one = Split(
+        split.x_train,
+        np.zeros_like(split.y_train),  # validation rows of one class
+        split.x_test,
+        split.y_test,
+        split.groups_train,
+        np.full(len(split.y_test), "P1"),  # one test patient
+    )
+    inference.add_statistics(results, one, rows, by_patient=True, seed=0)
+    entry = results["cnn"].entry
+    assert entry["interval_method"].startswith("by image (the test side holds one patient")
+    assert entry["intervals"]["accuracy"]["n_groups"] is None and "patients" not in entry
+    assert "operating_point" not in entry and "conformal" not in entry
+    assert any(note.startswith("no operating point: ") for note in entry["statistics_notes"])
+    lines = report.statistics_lines({"cnn": entry})
+    assert any(line.startswith("CNN: no conformal: ") for line in lines)

@@ -61,8 +61,10 @@ def check_regularization(out):
 
 
 def check_malaria(out):
-    for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC", "train time (s)"):
-        assert re.search(rf"^{re.escape(title)}\s+{NUMBER}\s+{NUMBER}$", out, re.M), title
+    cell = rf"{NUMBER} \[{NUMBER}, {NUMBER}\]"  # a score with its 95% interval
+    for title in ("accuracy", "sensitivity", "specificity", "MCC", "ROC AUC"):
+        assert re.search(rf"^{re.escape(title)}\s+{cell}\s+{cell}$", out, re.M), title
+    assert re.search(rf"^train time \(s\)\s+{NUMBER}\s+{NUMBER}$", out, re.M)
     assert "SYNTHETIC" in out
 
 

@@ -14,6 +14,8 @@ narrow. TFDS and the synthetic images have no patients; their rows are resampled
 
 import numpy as np
 
+from kerasx._validation import InvalidArgument
+
 __all__ = [
     "ALPHA",
     "INTERVAL_LEVEL",
@@ -90,7 +92,7 @@ def _intervals(y_true, scores, groups, seed):
     return out
 
 
-def _operating_point(y_val, val_scores, y_test, test_scores, groups, seed):
+def _operating_point(y_val, val_scores, y_test, test_scores):
     """The Youden threshold fitted on the validation rows, applied to the test rows."""
     from kerasx import stats
     from kerasx.malaria.scores import score_predictions
@@ -101,7 +103,6 @@ def _operating_point(y_val, val_scores, y_test, test_scores, groups, seed):
     for name, value in (("0.5", 0.5), ("chosen", threshold)):
         scores = score_predictions(y_test, test_scores, threshold=value)
         at[name] = {key: scores[key] for key in ("accuracy", "sensitivity", "specificity")}
-    del groups, seed
     return {
         "criterion": THRESHOLD_CRITERION,
         "threshold": threshold,
@@ -200,25 +201,44 @@ def add_statistics(results, split, rows, *, by_patient, seed):
         seed: the bootstrap's seed (the run's), so a rerun reports the same intervals.
     """
     groups = split.groups_test if by_patient else None
+    if groups is not None and len(np.unique(groups)) < 2:
+        # One test patient (a tiny folder): no interval by patient exists; say so, and give
+        # the image-level intervals rather than none.
+        groups, by_patient = None, False
+        method = "by image (the test side holds one patient: no interval by patient)"
+    else:
+        method = by_patient_wording(by_patient)
     y_test = split.y_test
     y_val = split.y_train[rows.validation]
     baseline = results.get("baseline")
     for name, result in results.items():
         entry = result.entry
-        intervals = _intervals(y_test, result.scores, groups, seed)
-        entry["intervals"] = {key: interval_entry(value) for key, value in intervals.items()}
-        entry["interval_method"] = by_patient_wording(by_patient)
+        notes = []
+
+        def add(key, compute, *args, entry=entry, notes=notes):
+            """One statistic; data it cannot be computed on (e.g. validation rows of one
+            class) leaves a note instead of failing the finished run."""
+            try:
+                entry[key] = compute(*args)
+            except InvalidArgument as error:
+                notes.append(f"no {key.replace('_', ' ')}: {error}")
+
+        add("intervals", _interval_entries, y_test, result.scores, groups, seed)
+        entry["interval_method"] = method
         if by_patient:
-            entry["patients"] = _patients(y_test, result.scores, groups)
-        if result.validation_scores is None:
-            continue
-        entry["operating_point"] = _operating_point(
-            y_val, result.validation_scores, y_test, result.scores, groups, seed
-        )
-        entry["conformal"] = _conformal(
-            y_val, result.validation_calibrated, y_test, result.calibrated
-        )
-        if baseline is not None:
-            entry["vs_baseline"] = _against_baseline(
-                name, y_test, result.scores, baseline.scores, groups, seed
-            )
+            add("patients", _patients, y_test, result.scores, groups)
+        if result.validation_scores is not None:
+            add("operating_point", _operating_point, y_val, result.validation_scores, y_test,
+                result.scores)  # fmt: skip
+            add("conformal", _conformal, y_val, result.validation_calibrated, y_test,
+                result.calibrated)  # fmt: skip
+            if baseline is not None:
+                add("vs_baseline", _against_baseline, name, y_test, result.scores,
+                    baseline.scores, groups, seed)  # fmt: skip
+        if notes:
+            entry["statistics_notes"] = notes
+
+
+def _interval_entries(y_test, scores, groups, seed):
+    intervals = _intervals(y_test, scores, groups, seed)
+    return {key: interval_entry(value) for key, value in intervals.items()}

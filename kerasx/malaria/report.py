@@ -157,6 +157,7 @@ def statistics_lines(results):
                 f"{chosen['specificity']:.3f} (at 0.5: {half['sensitivity']:.3f}, "
                 f"{half['specificity']:.3f})"
             )
+        lines += [f"{title}: {note}" for note in entry.get("statistics_notes", ())]
         sets = entry.get("conformal")
         if sets:
             lines.append(
