@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-from tuning_helpers import no_training, separable_data, small_space  # noqa: F401
+from tuning_helpers import grouped_data, no_training, separable_data, small_space  # noqa: F401
 
 from kerasx.data import load_malaria
 from kerasx.tuning import MLPHyperModel, TuneConfig, make_tuner, tune
@@ -18,9 +18,8 @@ N_ROWS, N_PATIENTS = 240, 24
 
 @pytest.fixture
 def data():
-    X, y = separable_data(N_ROWS)
-    groups = np.array([f"P{i % N_PATIENTS}" for i in range(N_ROWS)])
-    return X, y, groups
+    """Separable rows of 24 "patients" of 10 rows each, the patients' rows interleaved."""
+    return grouped_data(N_ROWS, N_PATIENTS)
 
 
 def spy_on_fit(monkeypatch, X):

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from tuning_helpers import no_training, separable_data, small_space  # noqa: F401
+from tuning_helpers import grouped_data, no_training, separable_data, small_space  # noqa: F401
 
 from kerasx.tuning import randomized_search, tune
 
@@ -23,9 +23,7 @@ N_ROWS, N_PATIENTS = 240, 24
 @pytest.fixture
 def data():
     """Separable rows of 24 "patients" of 10 rows each, the patients' rows interleaved."""
-    X, y = separable_data(N_ROWS)
-    groups = np.array([f"P{i % N_PATIENTS}" for i in range(N_ROWS)])
-    return X, y, groups
+    return grouped_data(N_ROWS, N_PATIENTS)
 
 
 def row_numbers(X, rows):

@@ -68,3 +68,10 @@ def holdout_accuracy(model, seed=99):
     X, y = separable_data(400, seed=seed)
     pred = (model.predict(X, verbose=0)[:, 0] > 0.5).astype(int)
     return float(np.mean(pred == y))
+
+
+def grouped_data(n_rows=240, n_patients=24):
+    """Separable rows of ``n_patients`` "patients", their rows interleaved: ``(X, y, groups)``."""
+    X, y = separable_data(n_rows)
+    groups = np.array([f"P{i % n_patients}" for i in range(n_rows)])
+    return X, y, groups

@@ -8,7 +8,7 @@ NumPy and scikit-learn on predicted probabilities: no Keras metric object holds 
 
 import numpy as np
 
-__all__ = ["calibrate_scores", "score_predictions"]
+__all__ = ["calibrate_scores", "scale_by_temperature", "score_predictions"]
 
 
 def score_predictions(y_true, scores, threshold=0.5):
@@ -64,17 +64,29 @@ def calibrate_scores(y_val, val_scores, y_test, test_scores):
     >>> round(entry["temperature"], 3), entry["n_validation"], after.round(3).tolist()
     (1.05, 4, [0.211, 0.691])
     """
-    from keras import ops
-
-    from kerasx.calibration import TemperatureScaling, calibration_report, fit_temperature
+    from kerasx.calibration import calibration_report, fit_temperature
 
     test_scores = np.asarray(test_scores, dtype="float64").ravel()
     if y_val is None:
         report = calibration_report(y_test, test_scores)
         return test_scores, {"temperature": None, "n_validation": 0, **report}
     temperature = fit_temperature(y_val, val_scores)
-    layer = TemperatureScaling(temperature=temperature)
-    after = ops.convert_to_numpy(layer(test_scores.reshape(-1, 1).astype("float32"))).ravel()
-    after = after.astype("float64")
+    after = scale_by_temperature(test_scores, temperature)
     report = calibration_report(y_test, test_scores, after)
     return after, {"temperature": temperature, "n_validation": len(y_val), **report}
+
+
+def scale_by_temperature(scores, temperature):
+    """Probabilities of class 1 after dividing their logits by ``temperature``, through
+    :class:`kerasx.calibration.TemperatureScaling` (float32, as the layer computes).
+
+    >>> scale_by_temperature([0.2], 1.05).round(3).tolist()
+    [0.211]
+    """
+    from keras import ops
+
+    from kerasx.calibration import TemperatureScaling
+
+    layer = TemperatureScaling(temperature=temperature)
+    scores = np.asarray(scores, dtype="float32").reshape(-1, 1)
+    return ops.convert_to_numpy(layer(scores)).ravel().astype("float64")

@@ -659,7 +659,7 @@ def baseline_scores(baseline, x):
 def _train_network(name, split, rows, config, out, verbose):
     from kerasx import distribution
     from kerasx.malaria.report import MODEL_TITLES
-    from kerasx.malaria.scores import calibrate_scores, score_predictions
+    from kerasx.malaria.scores import calibrate_scores, scale_by_temperature, score_predictions
 
     size = split.image_size
     progress(f"training the {MODEL_TITLES[name]} at {size}x{size} ...", verbose)
@@ -673,10 +673,8 @@ def _train_network(name, split, rows, config, out, verbose):
         calibrated, calibration = calibrate_scores(
             split.y_train[validation], validation_scores, split.y_test, scores
         )
-        validation_calibrated = calibrate_scores(
-            split.y_train[validation], validation_scores, split.y_train[validation],
-            validation_scores,
-        )[0]  # fmt: skip
+        # The same temperature, on the validation rows (conformal sets calibrate there).
+        validation_calibrated = scale_by_temperature(validation_scores, calibration["temperature"])
     entry = {**score_predictions(split.y_test, scores), **facts, "calibration": calibration}
     return ModelResult(
         name, model, scores, calibrated, entry, history, validation_scores, validation_calibrated
