@@ -219,6 +219,7 @@ def test_report_html_shows_the_runs_numbers(synthetic_run):
         ["--data", "tfds", "--split", "cell", "--batch-size", "64", "--image-size", "50"],
         ["--data", "synthetic", "--model", "mlp", "--batch-size", "128", "--backend", "jax"],
         ["--data", "synthetic", "--model", "mlp", "--batch-size", "128"],  # auto: jax
+        ["--data", "MALARIA", "--model", "mlp", "--cache-dir", "a cache"],
     ],
 )
 def test_the_recorded_command_repeats_the_settings(argv, tmp_path):
@@ -356,6 +357,43 @@ def test_test_data_scores_exactly_the_images_of_that_folder(tmp_path):
     scores = keras.models.load_model(out / "model.keras").predict(X, verbose=0).ravel()
     assert report["mlp"]["accuracy"] == pytest.approx(accuracy_score(y, scores > 0.5))
     assert report["mlp"]["sensitivity"] == pytest.approx(np.mean(scores[y == 1] > 0.5))
+
+
+def test_cache_dir_decodes_once_and_gives_the_same_run(tmp_path):
+    """A second run with the same --cache-dir reads the decoded images instead of the PNGs and
+    ends on the same scores. Catches an option that is parsed but not passed to the loader, and
+    a cache that changes the rows (order, labels, split)."""
+    folder = tmp_path / "cells"
+    _write_folder(folder, 12, 12, size=10)
+    cache = tmp_path / "cache"
+    argv = ["--data", str(folder), "--model", "mlp", "--image-size", "8", "--epochs", "1",
+            "--no-xla", "--cache-dir", str(cache)]  # fmt: skip
+    first_status, first = _run([*argv, "--out", str(tmp_path / "first")])
+    assert (
+        first_status == 0 and "cached the decoded images" in first and "from the cache" not in first
+    )
+    assert any(cache.iterdir())
+    second_status, second = _run([*argv, "--out", str(tmp_path / "second")])
+    assert second_status == 0 and "from the cache" in second
+    runs = [
+        json.loads((tmp_path / name / "metrics.json").read_text()) for name in ("first", "second")
+    ]
+    assert runs[0]["baseline"]["accuracy"] == runs[1]["baseline"]["accuracy"]
+    assert runs[0]["data"]["n_test"] == runs[1]["data"]["n_test"]
+
+
+def test_cache_dir_that_is_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    argv = [
+        "--data",
+        "synthetic",
+        "--cache-dir",
+        str(tmp_path / "file"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    status, err = _status_and_stderr(argv, capsys)
+    assert status == 2 and "--cache-dir: expected a folder path" in err
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -91,6 +91,15 @@ def _check_bool(name, value):
     return value
 
 
+def _check_cache_dir(name, value):
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value or os.path.isfile(value):
+        expected = "a folder path (created when missing)"
+        raise invalid_value(name, expected, value)
+    return value
+
+
 def _field(
     default,
     check,
@@ -133,6 +142,7 @@ def _field(
 _ORDER = (
     "data", "model", "split", "test_data", "fraction", "image_size", "cnn_image_size", "epochs",
     "batch_size", "patience", "xla", "deterministic", "backend", "seed", "allow_overlap",
+    "cache_dir",
 )  # fmt: skip
 
 
@@ -171,6 +181,10 @@ class MalariaConfig:
             images on both sides, or patients on both sides of a patient split or of
             ``test_data``; otherwise the run stops before training
             (:class:`kerasx.malaria.SplitLeak`).
+        cache_dir: a folder where the decoded 8-bit images are kept as ``.npy`` files
+            (:func:`kerasx.data.load_malaria`'s ``cache_dir``), so a later run on the same
+            data, fraction, split and size reads them instead of decoding every PNG again;
+            ``None`` decodes every time.
 
     Raises:
         kerasx.InvalidArgument: an invalid field, or a combination that cannot run.
@@ -246,6 +260,12 @@ class MalariaConfig:
         False, _check_bool, parse="flag", role="free",
         help="train even when the split audit finds identical images, or patients that a "
         "patient split or --test-data should keep apart, on both sides (recorded either way)",
+    )  # fmt: skip
+
+    cache_dir: str | None = _field(
+        None, _check_cache_dir, parse=str, role="free",
+        help="keep the decoded images in this folder (.npy files) for later runs on the same "
+        "data (none: decode every PNG each run)",
     )  # fmt: skip
 
     def __post_init__(self):

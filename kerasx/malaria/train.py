@@ -141,6 +141,7 @@ def load_split(config, image_size, verbose=False):
         return_groups=True,
         dtype="uint8",
         verbose=shown,
+        cache_dir=config.cache_dir,
     )
     (x_train, y_train, g_train), (x_test, y_test, g_test) = train, test
     if config.test_data is None:
