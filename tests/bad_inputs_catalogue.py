@@ -1064,6 +1064,12 @@ RECIPES = [
         call=lambda ctx: _recipes().malaria_cnn((100, 100)),
     ),
     Row(
+        "kerasx.recipes.malaria_cnn",
+        "images too small for the pooling blocks",
+        "Invalid value for argument `input_shape`. Expected a height and width >= 16 for 4 pooling blocks. Received: input_shape=(12, 12, 3)",
+        call=lambda ctx: _recipes().malaria_cnn((12, 12, 3)),
+    ),
+    Row(
         "kerasx.recipes.malaria_mlp",
         "dropout = 1.5",
         "Invalid value for argument `dropout`. Expected a float in [0, 1). Received: dropout=1.5",
@@ -1798,9 +1804,16 @@ MALARIA = [
         argv=("--image-size", "0"),
     ),
     Row(
+        "kerasx malaria --cache-dir",
+        "an existing file",
+        "kerasx malaria: argument --cache-dir: expected a folder path (created when missing).",
+        setup=_existing_out,
+        argv=(*_SYN, "--cache-dir", "{out}"),
+    ),
+    Row(
         "kerasx malaria --cnn-image-size",
         "text",
-        "kerasx malaria: argument --cnn-image-size: expected an integer >= 1. Received: 'big'",
+        "kerasx malaria: argument --cnn-image-size: expected an integer >= 16. Received: 'big'",
         argv=("--cnn-image-size", "big"),
     ),
     Row(

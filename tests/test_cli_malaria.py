@@ -38,9 +38,9 @@ def _run(argv):
 
 @pytest.fixture(scope="module")
 def synthetic_run(tmp_path_factory):
-    """Both models and the baseline; the CNN at 12×12, the MLP and the baseline at 8×8."""
+    """Both models and the baseline; the CNN at 16×16, the MLP and the baseline at 8×8."""
     out = tmp_path_factory.mktemp("malaria_run")
-    status, stdout = _run([*TINY, "--cnn-image-size", "12", "--epochs", "2", "--out", str(out)])
+    status, stdout = _run([*TINY, "--cnn-image-size", "16", "--epochs", "2", "--out", str(out)])
     return status, stdout, out
 
 
@@ -102,7 +102,7 @@ def test_metrics_json_has_one_entry_per_model(synthetic_run):
     assert report["baseline"]["calibration"]["temperature"] is None  # no held-out rows
     assert report["data"]["synthetic"] is True and report["data"]["split"] == "cell"
     assert report["data"]["external_validation"] is False
-    assert report["mlp"]["image_size"] == 8 and report["cnn"]["image_size"] == 12
+    assert report["mlp"]["image_size"] == 8 and report["cnn"]["image_size"] == 16
     for name in ("mlp", "cnn", "baseline"):
         assert report[name]["n"] == report["data"]["n_test"] == 140
         for key in ("accuracy", "sensitivity", "specificity", "roc_auc"):
@@ -118,7 +118,7 @@ def test_network_scores_are_the_saved_models_on_the_test_rows(synthetic_run):
 
     _, _, out = synthetic_run
     report = json.loads((out / "metrics.json").read_text())
-    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 12)):
+    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 16)):
         _, (X_test, y_test) = _split(size)
         scores = keras.models.load_model(out / file).predict(X_test, verbose=0).ravel()
         assert report[name]["accuracy"] == pytest.approx(accuracy_score(y_test, scores > 0.5))
@@ -169,6 +169,33 @@ def test_history_and_summary(synthetic_run):
     assert f"{hand:,} trainable" in summary
 
 
+def test_the_cnn_trains_on_a_one_cycle_schedule_and_the_mlp_at_a_constant_rate(synthetic_run):
+    """history.csv's learning rate at each epoch's end is the one-cycle rate of that epoch's
+    last step for the CNN (504 rows fit: 16 steps an epoch, a cycle of 2 epochs peaking at
+    ``CNN_MAX_LR``), and Adam's 1e-4 throughout for the MLP; metrics.json says so. Catches a
+    cycle over the MLP too, one that spans another number of epochs (100, the old ceiling), and
+    a schedule the outputs do not name."""
+    from kerasx.callbacks import one_cycle_schedule
+    from kerasx.malaria.train import CNN_MAX_LR
+
+    _, _, out = synthetic_run
+    report = json.loads((out / "metrics.json").read_text())
+    history = pd.read_csv(out / "history.csv")
+    steps, epochs = 16, report["cnn"]["epochs"]
+    assert (
+        epochs == 2 and report["cnn"]["learning_rate"] == f"one-cycle, peak {CNN_MAX_LR:g} (Adam)"
+    )
+    cnn = history[history["model"] == "cnn"]
+    expected = [
+        one_cycle_schedule(steps * (epoch + 1) - 1, steps * epochs, CNN_MAX_LR)[0]
+        for epoch in cnn["epoch"]
+    ]
+    np.testing.assert_allclose(cnn["learning_rate"], expected, rtol=1e-6)
+    mlp = history[history["model"] == "mlp"]
+    np.testing.assert_allclose(mlp["learning_rate"], 1e-4, rtol=1e-6)
+    assert report["mlp"]["learning_rate"] == "constant 0.0001 (Adam)"
+
+
 def test_temperature_is_fitted_on_kerass_validation_rows(synthetic_run):
     """Each network's temperature is fitted on the rows ``validation_split`` held out: the last
     56 of the 560 training rows. Pinned twice: the saved model's loss on those rows equals the
@@ -183,7 +210,7 @@ def test_temperature_is_fitted_on_kerass_validation_rows(synthetic_run):
     _, _, out = synthetic_run
     report = json.loads((out / "metrics.json").read_text())
     history = pd.read_csv(out / "history.csv")
-    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 12)):
+    for name, file, size in (("mlp", "model.keras", 8), ("cnn", "cnn.keras", 16)):
         (X_train, y_train), _ = _split(size)
         X_val, y_val = X_train[504:], y_train[504:]
         model = keras.models.load_model(out / file)
@@ -603,7 +630,7 @@ def test_runs_end_to_end_under_jax(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "KERAS_BACKEND": "tensorflow", "MPLBACKEND": "Agg"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    options = [*TINY, "--cnn-image-size", "12", "--epochs", "2", "--backend", "jax"]
+    options = [*TINY, "--cnn-image-size", "16", "--epochs", "2", "--backend", "jax"]
     result = subprocess.run(
         [sys.executable, "-m", "kerasx", "malaria", *options, "--out", str(out)],
         capture_output=True,

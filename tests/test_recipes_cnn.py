@@ -47,7 +47,7 @@ def hand_count(input_channels, filters, dense):
 class TestArchitecture:
     def test_default_size_and_hand_count(self):
         model = malaria_cnn(metrics=["accuracy"])
-        assert model.count_params() == hand_count(3, (32, 64, 128), 128) == 110_561
+        assert model.count_params() == hand_count(3, (32, 64, 128, 256), 128) == 422_881
         assert model.count_params() < 2_000_000
         assert model.input_shape == (None, 100, 100, 3) and model.output_shape == (None, 1)
         assert model.layers[-1].activation.__name__ == "sigmoid"
