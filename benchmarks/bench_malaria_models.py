@@ -9,7 +9,7 @@ Reproduces the headline numbers of issue 11 (README, closing note). For each see
 * the models, trained exactly as ``kerasx malaria`` trains them, through its public API
   :mod:`kerasx.malaria.train`, with one :class:`kerasx.malaria.MalariaConfig` per split and seed
   (its defaults): the data from ``load_split``, each network from ``build_model`` (the CNN,
-  :func:`kerasx.recipes.malaria_cnn`, at 80×80 with patience 8; the course's MLP,
+  :func:`kerasx.recipes.malaria_cnn`, at 80×80 on a one-cycle schedule over 12 epochs; the course's MLP,
   :func:`kerasx.recipes.malaria_mlp`, at 100×100 with standardized inputs, Adam 1e-4, L2 1e-3
   and patience 5), trained by ``fit_network`` on the rows ``split_rows`` gives (early stopping
   on ``val_loss`` over about 10 % of the training rows, whole patients held out of the
@@ -17,7 +17,9 @@ Reproduces the headline numbers of issue 11 (README, closing note). For each see
   MLP's training images (100×100);
 * the scores on the test images, with scikit-learn
   (:func:`kerasx.malaria.scores.score_predictions`): accuracy, sensitivity, specificity, MCC and
-  ROC AUC, printed per seed and as mean ± sd over the seeds;
+  ROC AUC, printed per seed (the accuracy with its 95 % interval by patient, a cluster
+  bootstrap over the test patients, :func:`kerasx.stats.bootstrap_ci`) and as mean ± sd over
+  the seeds;
 * the CNN's size and speed: parameters, ``.keras`` file size, train time per epoch (median over
   every epoch of every run, validation included: the ``epoch_time`` column of the history
   ``fit_network`` returns) and per seed (its ``train_time_s``, backups included), and inference
@@ -60,6 +62,7 @@ from kerasx.malaria.train import (
     predict_scores,
     split_rows,
 )
+from kerasx.stats import bootstrap_ci
 
 SHARED = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "shared", "data")
 DEFAULT_DATA = os.path.abspath(os.path.join(SHARED, "malaria_cells"))
@@ -95,7 +98,8 @@ def settings_line(config):
     return (
         f"settings: image size CNN {config.image_size_for('cnn')}, MLP and logistic "
         f"{config.image_size_for('mlp')}; patience CNN {config.patience_for('cnn')}, "
-        f"MLP {config.patience_for('mlp')}; at most {config.epochs} epochs, batch "
+        f"MLP {config.patience_for('mlp')}; CNN {config.epochs_for('cnn')} epochs (one-cycle), "
+        f"MLP at most {config.epochs_for('mlp')}; batch "
         f"{config.batch_size}, validation split {config.validation_split}; "
         f"fraction {config.fraction}"
     )
@@ -149,6 +153,15 @@ def keras_file_size(model):
         return os.path.getsize(path)
 
 
+def scored(split, scores):
+    """:func:`score_predictions` plus ``accuracy_ci``: the accuracy's 95 % interval, by test
+    patient (cluster bootstrap) when the rows name patients, by row otherwise."""
+    result = score_predictions(split.y_test, scores)
+    interval = bootstrap_ci("accuracy", split.y_test, scores, groups=split.groups_test, seed=0)
+    result["accuracy_ci"] = (interval.low, interval.high)
+    return result
+
+
 def run_cnn(split, config, facts):
     model, history, trained = train("cnn", split, config)
     facts["epoch_s"] += history["epoch_time"].tolist()
@@ -156,21 +169,26 @@ def run_cnn(split, config, facts):
     facts["parameters"] = trained["parameters"]
     facts["file_bytes"] = keras_file_size(model)
     facts["images_per_s"].append(images_per_second(model, split.x_test))
-    scores = score_predictions(split.y_test, predict(model, split.x_test))
+    scores = scored(split, predict(model, split.x_test))
     return scores, trained["train_time_s"], trained["epochs_run"]
 
 
 def run_mlp_and_baseline(split, config):
     model, _, trained = train("mlp", split, config)
-    mlp = score_predictions(split.y_test, predict(model, split.x_test))
+    mlp = scored(split, predict(model, split.x_test))
     baseline, seconds = fit_baseline(split.x_train, split.y_train)
-    logistic = score_predictions(split.y_test, baseline_scores(baseline, split.x_test))
+    logistic = scored(split, baseline_scores(baseline, split.x_test))
     return (mlp, trained["train_time_s"], trained["epochs_run"]), (logistic, seconds, 0)
 
 
 def print_seed(split, seed, runs):
     for name, (scores, seconds, epochs) in runs.items():
         values = " ".join(f"{key} {scores[key]:.3f}" for key, _ in SCORES)
+        low, high = scores["accuracy_ci"]
+        values = values.replace(
+            f"accuracy {scores['accuracy']:.3f}",
+            f"accuracy {scores['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
+        )
         trained = f"{seconds:.0f} s" + (f", {epochs} epochs" if epochs else "")
         print(f"  {split:7s} seed {seed}  {TITLES[name]:8s} {values}  ({trained}, n={scores['n']})")
 

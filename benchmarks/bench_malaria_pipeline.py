@@ -147,7 +147,7 @@ def _timed_arms(arms, X, y, batch_size, epochs, rounds):
     return results
 
 
-def keras_defaults_cnn(input_shape, filters=(32, 64, 128), dense=128, dropout=0.3):
+def keras_defaults_cnn(input_shape, filters=(32, 64, 128, 256), dense=128, dropout=0.3):
     """:func:`kerasx.recipes.malaria_cnn`'s layers with every option at Keras's default.
 
     ``RandomContrast``, ``RandomHue`` and ``RandomSaturation`` keep the recipe's factors and

@@ -176,12 +176,69 @@ def test_patients_diagnosis_counts_each_test_patient(by_patient):
         cells = split.groups_test == patient
         assert row["n_cells"] == cells.sum()
         assert row["n_predicted_positive"] == int(np.sum(results["cnn"].scores[cells] > 0.5))
-        assert row["verdict"] == int(row["n_predicted_positive"] >= 1)
+        share = row["n_predicted_positive"] / row["n_cells"]
+        assert row["verdict"] == int(share >= patients["fraction"])
     infected = [row for row in table.values() if row["truth"]]
     found = sum(row["verdict"] for row in infected)
     low, high = proportion_confint(found, len(infected), method="wilson")
     assert patients["sensitivity"]["low"] == pytest.approx(low, abs=1e-12)
     assert patients["sensitivity"]["high"] == pytest.approx(high, abs=1e-12)
+
+
+def _brute_force_fraction(truth, shares):
+    """Every boundary between two observed shares (and above the largest), scored by counting:
+    the largest Youden's J, ties to the higher sensitivity."""
+    distinct = np.unique(shares)
+    candidates = [*((distinct[:-1] + distinct[1:]) / 2), (distinct[-1] + 1) / 2]
+    best = None
+    for fraction in candidates:
+        called = shares >= fraction
+        sensitivity = called[truth == 1].mean()
+        specificity = (~called[truth == 0]).mean()
+        key = (round(sensitivity + specificity - 1, 12), sensitivity)
+        if best is None or key > best[0]:
+            best = (key, fraction)
+    return best[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_patient_rule_is_the_best_boundary_between_validation_patients(seed):
+    """The fitted share is the boundary, between two observed shares, with the largest Youden's
+    J over the validation patients (found here by trying every boundary). Catches a threshold
+    placed on a patient's own share (the next test patient with that share would flip), J over
+    cells instead of patients, and ties broken towards specificity."""
+    rng = np.random.default_rng(seed)
+    n_patients = 25
+    cells = rng.integers(5, 60, n_patients)
+    truth = (rng.random(n_patients) < 0.5).astype(int)
+    truth[:2] = [0, 1]
+    groups = np.repeat(np.arange(n_patients), cells)
+    y = np.repeat(truth, cells).astype(float)
+    rate = np.where(
+        truth == 1, rng.uniform(0.05, 0.9, n_patients), rng.uniform(0, 0.15, n_patients)
+    )
+    scores = (rng.random(len(y)) < np.repeat(rate, cells)) * 0.9 + 0.05
+    fraction, n = inference.patient_fraction(y, scores, groups)
+    shares = np.array([np.mean(scores[groups == g] > 0.5) for g in range(n_patients)])
+    assert n == n_patients
+    assert fraction == pytest.approx(_brute_force_fraction(truth, shares), abs=1e-12)
+
+
+def test_the_patient_rule_falls_back_to_any_cell_and_says_why():
+    """Validation patients of one class: no share can be fitted; the test patients are then
+    diagnosed by "any cell above 0.5" and the entry says why (the run does not fail)."""
+    split, rows, results = _problem()
+    validation = rows.validation[:24]  # the first two validation patients: one class each?
+    y_val = split.y_train[validation]
+    one_class = Rows(rows.fit, validation[y_val == y_val[0]], by_patient=True)
+    results = {"cnn": results["cnn"]}
+    results["cnn"].validation_scores = results["cnn"].validation_scores[: len(one_class.validation)]
+    results["cnn"].validation_calibrated = results["cnn"].validation_scores
+    inference.add_statistics(results, split, one_class, by_patient=True, seed=0)
+    patients = results["cnn"].entry["patients"]
+    assert patients["rule"] == "any cell scored > 0.5"
+    assert "no share could be fitted" in patients["rule_note"]
+    assert "any_cell" not in patients
 
 
 def test_without_patients_proportions_get_wilson_intervals():
@@ -214,6 +271,9 @@ def test_the_table_and_sentences_show_metrics_json(by_patient):
     lines = report.statistics_lines(entries)
     assert entries["cnn"]["vs_baseline"]["sentence"] in lines
     assert any(line.startswith("CNN per patient (15 patients") for line in lines)
+    cnn_line = next(line for line in lines if line.startswith("CNN per patient"))
+    assert "of its cells scored > 0.5 (share fitted on" in cnn_line
+    assert "with 'any cell > 0.5' instead: sensitivity" in cnn_line
     assert any(line.startswith("MLP conformal sets (alpha 0.05)") for line in lines)
 
 
@@ -241,6 +301,13 @@ def test_report_html_shows_the_statistics(by_patient, tmp_path):
         assert section in text, section
     assert html.escape(metrics["cnn"]["vs_baseline"]["sentence"], quote=False) in text
     assert text.count("<tr data-model=") >= 2 * 2 + 2 + 3  # operating points, conformal, patients
+    # Each model's own patient rule, with the "any cell" figures beside a fitted one.
+    cnn = metrics["cnn"]["patients"]
+    assert cnn["fitted_on"] == "4 validation patients" and "any_cell" in cnn
+    assert html.escape(cnn["rule"], quote=False) in text
+    assert metrics["baseline"]["patients"]["rule"] == "any cell scored > 0.5"
+    any_spec = cnn["any_cell"]["specificity"]
+    assert f"{any_spec['estimate']:.3f} [{any_spec['low']:.3f}, {any_spec['high']:.3f}]" in text
 
 
 def _versus(low, high):

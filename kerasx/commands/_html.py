@@ -248,12 +248,19 @@ def _statistics(models, metrics, titles):
                 {
                     "model": name,
                     "title": titles[name],
+                    "rule": entries[name]["patients"]["rule"],
+                    "rule_note": entries[name]["patients"].get("rule_note"),
                     **{
                         key: _interval(entries[name]["patients"][key])
                         for key in ("sensitivity", "specificity", "accuracy")
                     },
+                    **{
+                        f"any_{key}": _interval(any_cell[key]) if any_cell else "same rule"
+                        for key in ("sensitivity", "specificity")
+                    },
                 }
                 for name in with_patients
+                for any_cell in [entries[name]["patients"].get("any_cell")]
             ],
             "rows": [
                 {

@@ -24,6 +24,7 @@ __all__ = [
     "add_statistics",
     "by_patient_wording",
     "interval_entry",
+    "patient_fraction",
 ]
 
 #: The coverage of every interval the job reports.
@@ -142,16 +143,77 @@ def _conformal(y_val, val_scores, y_test, test_scores):
     }
 
 
-def _patients(y_test, scores, groups):
+def patient_fraction(y_val, val_scores, val_groups):
+    """The patient rule fitted on the validation patients: ``(fraction, n_patients)``.
+
+    A patient is called infected when the share of its cells scored ``> 0.5`` is at least
+    ``fraction``. The share that best separates the validation patients is chosen by Youden's
+    J over patients (:func:`kerasx.stats.choose_threshold`, ties to the higher sensitivity), and
+    ``fraction`` is the midpoint between that share and the next higher observed one, so the
+    validation patients are split the same way with the boundary between them rather than on
+    one of them. Counting single cells instead ("any cell above 0.5") lets each patient's
+    false-positive cells add up: with ~150 cells a patient, a 4 % false-positive rate per cell
+    flags almost every uninfected patient.
+
+    Raises:
+        kerasx.InvalidArgument: the validation patients are all infected or all uninfected, or
+            no share separates them better than chance.
+    """
     from kerasx import stats
 
-    diagnosis = stats.patient_diagnosis(y_test, scores, groups, rule="any")
+    table = stats.patient_diagnosis(y_val, val_scores, val_groups, rule="any").table
+    shares = (table["n_predicted_positive"] / table["n_cells"]).to_numpy(float)
+    choice = stats.choose_threshold(table["truth"].to_numpy(), shares, criterion="youden")
+    if choice.sensitivity + choice.specificity - 1 <= 0:
+        raise InvalidArgument(
+            "no share of cells above 0.5 separates the validation patients better than chance "
+            "(Youden's J = 0)"
+        )
+    above = shares[shares > choice.threshold]
+    upper = above.min() if above.size else 1.0
+    lower = max(float(choice.threshold), 0.0)
+    return float(min((lower + upper) / 2, 1.0)), len(table)
+
+
+def _patients(y_test, scores, groups, validation=None):
+    """The diagnosis per test patient: the rule fitted on the validation patients
+    (:func:`patient_fraction`) when ``validation`` ``(y, scores, groups)`` is given, else "any
+    cell above 0.5"; the "any cell" figures are kept next to a fitted rule for comparison."""
+    from kerasx import stats
+
+    def summary(diagnosis):
+        return {
+            "sensitivity": interval_entry(diagnosis.sensitivity),
+            "specificity": interval_entry(diagnosis.specificity),
+            "accuracy": interval_entry(diagnosis.accuracy),
+        }
+
+    any_cell = stats.patient_diagnosis(y_test, scores, groups, rule="any")
+    why_not = None
+    if validation is not None:
+        try:
+            fraction, n_validation = patient_fraction(*validation)
+        except InvalidArgument as error:  # e.g. validation patients of one class
+            validation, why_not = None, str(error)
+    if validation is None:
+        diagnosis, extra = any_cell, {"rule": "any cell scored > 0.5", "fitted_on": None}
+        if why_not:
+            extra["rule_note"] = f"no share could be fitted on the validation patients: {why_not}"
+    else:
+        diagnosis = stats.patient_diagnosis(
+            y_test, scores, groups, rule="fraction", fraction=max(fraction, 1e-12)
+        )
+        extra = {
+            "rule": f"at least {fraction:.1%} of its cells scored > 0.5 (share fitted on "
+            f"{n_validation} validation patients)",
+            "fraction": fraction,
+            "fitted_on": f"{n_validation} validation patients",
+            "any_cell": summary(any_cell),
+        }
     return {
-        "rule": "any cell scored > 0.5",
+        **extra,
         "n_patients": int(diagnosis.n_patients),
-        "sensitivity": interval_entry(diagnosis.sensitivity),
-        "specificity": interval_entry(diagnosis.specificity),
-        "accuracy": interval_entry(diagnosis.accuracy),
+        **summary(diagnosis),
         "table": diagnosis.table.to_dict(orient="records"),
     }
 
@@ -226,7 +288,10 @@ def add_statistics(results, split, rows, *, by_patient, seed):
         add("intervals", _interval_entries, y_test, result.scores, groups, seed)
         entry["interval_method"] = method
         if by_patient:
-            add("patients", _patients, y_test, result.scores, groups)
+            validation = None
+            if result.validation_scores is not None and rows.by_patient:
+                validation = (y_val, result.validation_scores, split.groups_train[rows.validation])
+            add("patients", _patients, y_test, result.scores, groups, validation)
         if result.validation_scores is not None:
             add("operating_point", _operating_point, y_val, result.validation_scores, y_test,
                 result.scores)  # fmt: skip

@@ -146,7 +146,7 @@ def statistics_lines(results):
             lines.append(
                 f"{title} per patient ({patients['n_patients']} patients, infected when "
                 f"{patients['rule']}): sensitivity {_interval_text(sens)}, "
-                f"specificity {_interval_text(spec)}"
+                f"specificity {_interval_text(spec)}" + _any_cell_text(patients)
             )
         point = entry.get("operating_point")
         if point:
@@ -166,6 +166,19 @@ def statistics_lines(results):
                 f"{sets['ask_a_human']:.1%} of the test cells"
             )
     return lines
+
+
+def _any_cell_text(patients):
+    """The "any cell above 0.5" figures next to a fitted rule, or why no rule was fitted."""
+    if patients.get("rule_note"):
+        return f" ({patients['rule_note']})"
+    any_cell = patients.get("any_cell")
+    if not any_cell:
+        return ""
+    return (
+        f" (with 'any cell > 0.5' instead: sensitivity {_interval_text(any_cell['sensitivity'])},"
+        f" specificity {_interval_text(any_cell['specificity'])})"
+    )
 
 
 def _not_above_zero(entry):
