@@ -34,9 +34,11 @@ from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from kerasx._course import parse_options, show, step_parser
-from kerasx.callbacks import HistoryFrame, LearningCurves
+from kerasx.callbacks import HistoryFrame, LearningCurves, OneCycle
 from kerasx.data import DatasetUnavailableError, describe_source, load_malaria
 from kerasx.explain import grad_cam, grad_cam_examples, plot_grad_cam
+from kerasx.malaria.config import EPOCHS
+from kerasx.malaria.train import CNN_MAX_LR
 from kerasx.recipes import logistic_baseline, malaria_cnn, malaria_mlp, parameter_breakdown
 
 CLASS_NAMES = ("uninfected", "parasitized")  # labels 0 and 1
@@ -62,13 +64,14 @@ parser = step_parser(
 )
 parser.add_argument("--data", default=None, help="tfds (default), a folder, or synthetic")
 parser.add_argument("--image-size", type=int, default=None, help="default 80 (quick: 24)")
-parser.add_argument("--epochs", type=int, default=None)
+parser.add_argument("--epochs", type=int, default=None, help="default: MLP 100, CNN 12")
 parser.add_argument("--out", default="runs/malaria_cnn")
 parser.add_argument("--seed", type=int, default=0)
 args = parse_options(parser)
 source = args.data or ("synthetic" if args.quick else "tfds")
 size = args.image_size or (24 if args.quick else 80)
-args.epochs = args.epochs or (3 if args.quick else 100)
+epochs = {"mlp": args.epochs or (3 if args.quick else EPOCHS["mlp"]),
+          "cnn": args.epochs or (3 if args.quick else EPOCHS["cnn"])}  # fmt: skip
 args.patience = 2 if args.quick else 8
 os.makedirs(args.out, exist_ok=True)
 
@@ -129,7 +132,11 @@ print()
 # ## Train both the same way
 #
 # Early stopping on `val_loss` over a 10% validation split, best weights restored;
-# `LearningCurves` draws the curves after every epoch.
+# `LearningCurves` draws the curves after every epoch. The MLP trains at Adam's constant rate
+# for up to 100 epochs; the CNN, as `kerasx malaria` trains it, for 12 epochs on a *one-cycle*
+# learning rate (`OneCycle`: it rises to a peak of 0.003 over the first 30% of the steps, then
+# anneals to almost zero), which reached a lower validation loss in fewer epochs than a
+# constant rate on the whole NIH set.
 # What to look at in the curves: on the real cells the CNN's validation accuracy climbs well
 # above the MLP's; the dashed line marks the best epoch of each.
 
@@ -137,7 +144,9 @@ print()
 # %%
 def train(name, model, X, y, args):
     frame = HistoryFrame()
+    schedule = [OneCycle(max_lr=CNN_MAX_LR)] if name == "cnn" else []
     callbacks = [
+        *schedule,
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=args.patience, restore_best_weights=True
         ),
@@ -147,7 +156,7 @@ def train(name, model, X, y, args):
     model.fit(
         X,
         y,
-        epochs=args.epochs,
+        epochs=epochs[name],
         batch_size=32,
         validation_split=0.1,
         callbacks=callbacks,
