@@ -44,7 +44,7 @@ PATIENCE = {"mlp": 5, "cnn": 8}
 #: (:class:`kerasx.callbacks.OneCycle`, see :func:`kerasx.malaria.train.fit_network`), which
 #: rises to its peak and anneals to almost zero by the last epoch, so it runs them all unless
 #: early stopping finds no better ``val_loss`` for ``PATIENCE`` epochs. 12 epochs of the NIH
-#: set's training cells took 15.7 minutes on a 2-core AMD EPYC.
+#: set's training cells took 16.2 minutes on a 2-core AMD EPYC.
 EPOCHS = {"mlp": 100, "cnn": 12}
 #: The smallest batch size at which ``backend="auto"`` trains the MLP alone under JAX.
 _MLP_JAX_MIN_BATCH = 128
