@@ -51,7 +51,7 @@ class TestBatchesAreTheFloat32Values:
         x, y = _images(50), np.arange(50, dtype=np.float32) % 2
         rows = np.arange(3, 47)
         config = _config(batch_size=8, seed=1, epochs=2)
-        batches, steps = malaria_train._training_batches(x, y, config, 0, rows)
+        batches, steps = malaria_train._training_batches(x, y, config, 0, 2, rows)
         served = list(batches.as_numpy_iterator())
         # epoch_batches on the images themselves serves the same rows in the same batches.
         direct, _ = epoch_batches(x, y, 8, seed=1, first_epoch=0, epochs=2, rows=rows)

@@ -274,7 +274,7 @@ def fit_network(name, model, x, y, config, out, rows=None):
     The MLP trains at its optimizer's constant learning rate for at most
     ``config.epochs_for("mlp")`` epochs. The CNN trains on a one-cycle schedule
     (:class:`kerasx.callbacks.OneCycle`, peak ``CNN_MAX_LR``, Adam's ``beta_1`` cycled between
-    0.95 and 0.85) that spans ``config.epochs_for("cnn")`` epochs. Both keep the weights of the
+    0.95 and 0.85 on the TensorFlow backend) that spans ``config.epochs_for("cnn")`` epochs. Both keep the weights of the
     epoch with the best ``val_loss`` (``ResumableEarlyStopping``, which also ends a run that
     finds no better one for ``config.patience_for(name)`` epochs).
 
@@ -318,9 +318,13 @@ def fit_network(name, model, x, y, config, out, rows=None):
     callbacks = [stopping, frame, LearningCurves(os.path.join(out, f"curves_{name}.png")), backup]
     callbacks.insert(0, epoch_eta(name, stopping))
     if name == "cnn":
+        import keras
+
         # First, so the rate of every batch is set before the others see it (resumed runs
-        # continue the cycle at the optimizer's step count, which the backup restores).
-        callbacks.insert(0, OneCycle(max_lr=CNN_MAX_LR))
+        # continue the cycle at the optimizer's step count, which the backup restores). Adam's
+        # beta_1 is cycled on TensorFlow only (OneCycle cannot elsewhere, and would warn).
+        tensorflow = keras.backend.backend() == "tensorflow"
+        callbacks.insert(0, OneCycle(max_lr=CNN_MAX_LR, cycle_momentum=tensorflow))
     model.fit(
         distribution.process_share(batches),  # this process's rows of each global batch
         steps_per_epoch=steps,
