@@ -100,7 +100,7 @@ def epoch_batches(x, y, batch_size, seed, first_epoch, epochs, *, rows=None):
     training, then prefetched), as Keras's own ``fit(x, y, shuffle=True)`` does, instead of a
     Python ``PyDataset`` that the training thread waits on for every batch: measured on the
     malaria MLP by ``benchmarks/bench_command.py``. Only the orders are drawn in Python, once
-    per epoch. A NumPy ``x`` is read in place (:func:`gather_rows`), never copied; other
+    per epoch. A NumPy ``x`` is read in place (``tf.numpy_function``), never copied; other
     inputs are converted to a tensor once, as ``fit(x, y)`` converts them.
     """
     import tensorflow as tf
