@@ -183,11 +183,10 @@ def run_mlp_and_baseline(split, config):
 
 def print_seed(split, seed, runs):
     for name, (scores, seconds, epochs) in runs.items():
-        values = " ".join(f"{key} {scores[key]:.3f}" for key, _ in SCORES)
         low, high = scores["accuracy_ci"]
-        values = values.replace(
-            f"accuracy {scores['accuracy']:.3f}",
-            f"accuracy {scores['accuracy']:.3f} [{low:.3f}, {high:.3f}]",
+        values = " ".join(
+            f"{key} {scores[key]:.3f}" + (f" [{low:.3f}, {high:.3f}]" if key == "accuracy" else "")
+            for key, _ in SCORES
         )
         trained = f"{seconds:.0f} s" + (f", {epochs} epochs" if epochs else "")
         print(f"  {split:7s} seed {seed}  {TITLES[name]:8s} {values}  ({trained}, n={scores['n']})")

@@ -74,10 +74,14 @@ def auto_backend(models, batch_size):
     return "jax"
 
 
+def _fspath(value):
+    """A path-like value as its string; anything else unchanged (for the checks to refuse)."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
 def _check_source(name, value):
     """``"tfds"``, ``"synthetic"`` or an existing folder (normalized to a string)."""
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
+    value = _fspath(value)
     if not isinstance(value, str):
         raise invalid_value(name, "'tfds', 'synthetic' or a folder path", value)
     if value in ("tfds", "synthetic") or os.path.isdir(value):
@@ -87,8 +91,7 @@ def _check_source(name, value):
 
 
 def _check_folder(name, value):
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
+    value = _fspath(value)
     if isinstance(value, str) and os.path.isdir(value):
         return value
     expected = "a folder of Parasitized/ and Uninfected/ PNGs"
@@ -102,8 +105,7 @@ def _check_bool(name, value):
 
 
 def _check_cache_dir(name, value):
-    if isinstance(value, os.PathLike):
-        value = os.fspath(value)
+    value = _fspath(value)
     if not isinstance(value, str) or not value or os.path.isfile(value):
         expected = "a folder path (created when missing)"
         raise invalid_value(name, expected, value)

@@ -237,6 +237,8 @@ def _set_standardization(layer, images):
     channel's histogram of the 8-bit values (integer counts, then float64), without a float copy
     of the images, and are set as ``adapt`` sets them.
     """
+    from kerasx.recipes._models import set_moments
+
     channels = images.shape[-1]
     counts = np.zeros((channels, 256), np.int64)
     for start in range(0, len(images), 1024):
@@ -248,9 +250,7 @@ def _set_standardization(layer, images):
     n = counts.sum(axis=1)
     mean = counts @ values / n
     variance = (counts * (values[None, :] - mean[:, None]) ** 2).sum(axis=1) / n
-    _, _, count = layer.get_weights()
-    layer.set_weights([mean.astype(np.float32), variance.astype(np.float32), count])
-    layer.finalize_state()
+    set_moments(layer, mean, variance)
 
 
 def _agreed_first_epoch(name, backup, epochs, out):

@@ -257,11 +257,16 @@ def _standardization_layer(standardize, input_shape):
     channels = input_shape[-1]
     layer = keras.layers.Normalization(axis=-1, name="standardize")
     layer.adapt(np.asarray(images.reshape((-1, *input_shape))[:1], dtype="float32"))
-    mean, variance = _channel_moments(images, channels)
-    _, _, count = layer.get_weights()
-    layer.set_weights([mean.astype("float32"), variance.astype("float32"), count])
-    layer.finalize_state()
+    set_moments(layer, *_channel_moments(images, channels))
     return layer
+
+
+def set_moments(layer, mean, variance):
+    """Gives an adapted ``Normalization`` layer the per-channel ``mean`` and ``variance``, as
+    ``adapt`` sets its own (its count is kept)."""
+    _, _, count = layer.get_weights()
+    layer.set_weights([np.asarray(mean, np.float32), np.asarray(variance, np.float32), count])
+    layer.finalize_state()
 
 
 def malaria_mlp(
